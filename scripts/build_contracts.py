@@ -1,0 +1,180 @@
+"""Compile `contracts/` with solc-js and ship the ABI and bytecode inside the SDK package.
+
+The compiler is npm's `solc` (the official WebAssembly build) behind a small adapter that
+speaks the native command line, driven through py-solc-x. An installed SDK therefore needs
+no compiler: it reads `sdk/jouleledger/artifacts/*.json`.
+
+Usage:
+    python scripts/build_contracts.py            # compile if the inputs changed
+    python scripts/build_contracts.py --force    # compile even if they did not
+    python scripts/build_contracts.py --check    # compile to memory, fail if shipped differ
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import solcx
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACTS_DIR = ROOT / "contracts"
+ARTIFACTS_DIR = ROOT / "sdk" / "jouleledger" / "artifacts"
+ADAPTER = ROOT / "scripts" / "solc" / "solc-adapter.js"
+NODE_MODULES = ROOT / "node_modules"
+MANIFEST = "manifest.json"
+
+# Pinned: the same bytecode must run on anvil, ganache 7.9 (shanghai at most) and py-evm.
+SETTINGS: dict[str, Any] = {
+    "evmVersion": "shanghai",
+    "optimizer": {"enabled": True, "runs": 1000},
+    "outputSelection": {
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
+    },
+}
+# Mocks used only by tests are compiled by the tests, never shipped in the SDK.
+EXCLUDED_DIRS = ("test",)
+
+
+class BuildError(Exception):
+    """The compiler reported errors, or the shipped artifacts are stale."""
+
+
+def source_files() -> list[Path]:
+    return sorted(
+        p
+        for p in CONTRACTS_DIR.rglob("*.sol")
+        if p.relative_to(CONTRACTS_DIR).parts[0] not in EXCLUDED_DIRS
+    )
+
+
+def _package_version(name: str) -> str:
+    package_json = NODE_MODULES / name / "package.json"
+    if not package_json.exists():
+        raise BuildError(f"{package_json} is missing: run `npm ci` (or `make setup`) first")
+    return str(json.loads(package_json.read_text())["version"])
+
+
+def standard_input(files: list[Path]) -> dict[str, Any]:
+    sources = {
+        p.relative_to(ROOT).as_posix(): {"content": p.read_text(encoding="utf-8")} for p in files
+    }
+    return {"language": "Solidity", "sources": sources, "settings": SETTINGS}
+
+
+def input_hash(std_input: dict[str, Any]) -> str:
+    """A hash of everything that decides the output: sources, settings, compiler, OpenZeppelin."""
+    pinned = {
+        "input": std_input,
+        "solc": _package_version("solc"),
+        "openzeppelin": _package_version("@openzeppelin/contracts"),
+    }
+    return hashlib.sha256(json.dumps(pinned, sort_keys=True).encode()).hexdigest()
+
+
+def compile_sources(std_input: dict[str, Any]) -> dict[str, Any]:
+    try:
+        output: dict[str, Any] = solcx.compile_standard(
+            std_input, solc_binary=ADAPTER, allow_paths=[str(ROOT)], base_path=str(ROOT)
+        )
+    except solcx.exceptions.SolcError as exc:
+        raise BuildError(exc.message) from None
+    return output
+
+
+def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[str, str]:
+    """Render one JSON file per deployable contract, plus a manifest; name -> text."""
+    files: dict[str, str] = {}
+    names: list[str] = []
+    for source_name, contracts in sorted(output["contracts"].items()):
+        if source_name not in std_input["sources"]:
+            continue  # OpenZeppelin and other imports
+        for name, data in sorted(contracts.items()):
+            bytecode = data["evm"]["bytecode"]["object"]
+            if not bytecode:
+                continue  # interfaces and abstract contracts
+            if name in names:
+                raise BuildError(f"two contracts are named {name}; artifact names must be unique")
+            names.append(name)
+            artifact = {
+                "contractName": name,
+                "sourceName": source_name,
+                "abi": data["abi"],
+                "bytecode": "0x" + bytecode,
+                "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+            }
+            files[f"{name}.json"] = json.dumps(artifact, indent=1, sort_keys=True) + "\n"
+    manifest = {
+        "compiler": f"solc-js {_package_version('solc')}",
+        "openzeppelin": _package_version("@openzeppelin/contracts"),
+        "settings": SETTINGS,
+        "inputHash": input_hash(std_input),
+        "contracts": sorted(names),
+    }
+    files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    return files
+
+
+def build(force: bool = False, out_dir: Path = ARTIFACTS_DIR) -> bool:
+    """Compile into `out_dir` unless its manifest already matches the inputs.
+
+    Returns:
+        True when it compiled, False when the artifacts were already up to date.
+    """
+    std_input = standard_input(source_files())
+    manifest_path = out_dir / MANIFEST
+    if not force and manifest_path.exists():
+        shipped = json.loads(manifest_path.read_text())
+        if shipped.get("inputHash") == input_hash(std_input):
+            return False
+    files = render(std_input)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.json"):
+        if stale.name not in files:
+            stale.unlink()
+    for name, text in files.items():
+        (out_dir / name).write_text(text)
+    return True
+
+
+def render(std_input: dict[str, Any] | None = None) -> dict[str, str]:
+    """Compile the current sources and return the artifact files they produce."""
+    std_input = std_input or standard_input(source_files())
+    return artifacts_from(compile_sources(std_input), std_input)
+
+
+def check(out_dir: Path = ARTIFACTS_DIR) -> list[str]:
+    """Names of artifact files that differ from a fresh compile (empty when in sync)."""
+    fresh = render()
+    shipped = {p.name: p.read_text() for p in out_dir.glob("*.json")}
+    return sorted(n for n in fresh.keys() | shipped.keys() if fresh.get(n) != shipped.get(n))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="compile even if up to date")
+    parser.add_argument("--check", action="store_true", help="fail if shipped artifacts are stale")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            stale = check()
+            if stale:
+                print(f"stale artifacts: {', '.join(stale)}; run `make build`", file=sys.stderr)
+                return 1
+            print("artifacts match a fresh compile")
+        elif build(force=args.force):
+            print(f"compiled contracts into {ARTIFACTS_DIR.relative_to(ROOT)}")
+        else:
+            print("contracts up to date")
+    except BuildError as exc:
+        print(f"build failed:\n{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
