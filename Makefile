@@ -1,0 +1,87 @@
+# JouleLedger: the two commands are `make demo` and `make test`; each sets itself up.
+# Re-running is fast: every install step is guarded by a stamp that depends on its inputs.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BROWNIE_VENV := .venv-brownie
+PY := $(VENV)/bin/python
+SOLC_VERSION := 0.8.37
+# Brownie and py-solc-x find the solc-js adapter here as a "solc-v<version>" binary.
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+# Native anvil from npm (no node wrapper in between, so stopping it stops it) and ganache.
+ANVIL_DIR = $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin))
+export PATH := $(ANVIL_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
+
+CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
+CHAIN ?= anvil
+
+.PHONY: help setup build demo test test-python test-contracts lint fmt bench clean
+
+help:
+	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
+	@echo "make test    run every test: lint, pytest and brownie (sets itself up)"
+	@echo "make lint    ruff and mypy"
+	@echo "make build   compile contracts/ into the SDK's artifacts"
+	@echo "make clean   remove environments, node_modules and build output"
+
+# --- set-up -------------------------------------------------------------------------------
+
+setup: $(VENV)/.stamp node_modules/.stamp $(BROWNIE_VENV)/.stamp .solcx/solc-v$(SOLC_VERSION)
+
+$(VENV)/.stamp: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "JouleLedger needs Python 3.11 or newer; set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "JouleLedger needs Node.js 20+ with npm on PATH"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Brownie pins old versions of web3's dependencies, so it lives in an environment of its own.
+$(BROWNIE_VENV)/.stamp: requirements-brownie.txt
+	@test -x $(BROWNIE_VENV)/bin/python || $(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet -r requirements-brownie.txt
+	@touch $@
+
+.solcx/solc-v$(SOLC_VERSION): scripts/solc/solc-adapter.js
+	@mkdir -p .solcx
+	@printf '#!/bin/sh\nexec node "%s/scripts/solc/solc-adapter.js" "$$@"\n' "$(CURDIR)" > $@
+	@chmod +x $@
+
+# --- build --------------------------------------------------------------------------------
+
+build: $(VENV)/.stamp node_modules/.stamp
+	$(PY) scripts/build_contracts.py
+
+# --- the two commands ---------------------------------------------------------------------
+
+demo: setup build
+	$(PY) scripts/demo.py --chain $(CHAIN)
+
+test: setup build lint test-python test-contracts
+
+test-python: $(VENV)/.stamp node_modules/.stamp
+	$(PY) -m pytest
+
+test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
+	$(BROWNIE_VENV)/bin/brownie test tests/contracts -W ignore::FutureWarning
+
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check sdk oracle scripts tests bench
+	$(VENV)/bin/ruff format --check sdk oracle scripts tests bench
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.stamp
+	$(VENV)/bin/ruff format sdk oracle scripts tests bench
+	$(VENV)/bin/ruff check --fix sdk oracle scripts tests bench
+
+clean:
+	rm -rf $(VENV) $(BROWNIE_VENV) node_modules .solcx build reports demo-output \
+		.pytest_cache .mypy_cache .ruff_cache .hypothesis
