@@ -71,7 +71,7 @@ test-python: $(VENV)/.stamp node_modules/.stamp
 	$(PY) -m pytest
 
 test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
-	$(BROWNIE_VENV)/bin/brownie test tests/contracts -W ignore::FutureWarning
+	$(BROWNIE_VENV)/bin/brownie test tests/contracts --confcutdir tests/contracts -W ignore::FutureWarning
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check sdk oracle scripts tests bench
