@@ -31,6 +31,7 @@ MANIFEST = "manifest.json"
 # Pinned: the same bytecode must run on anvil, ganache 7.9 (shanghai at most) and py-evm.
 SETTINGS: dict[str, Any] = {
     "evmVersion": "shanghai",
+    "viaIR": True,
     "optimizer": {"enabled": True, "runs": 1000},
     "outputSelection": {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
@@ -95,8 +96,8 @@ def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[st
             continue  # OpenZeppelin and other imports
         for name, data in sorted(contracts.items()):
             bytecode = data["evm"]["bytecode"]["object"]
-            if not bytecode:
-                continue  # interfaces and abstract contracts
+            if not bytecode or not data["abi"]:
+                continue  # interfaces, abstract contracts, internal libraries
             if name in names:
                 raise BuildError(f"two contracts are named {name}; artifact names must be unique")
             names.append(name)
