@@ -1,0 +1,168 @@
+"""Gas of every market operation on a fresh anvil: `make bench-gas` -> bench/results/gas.json.
+
+Every figure is the gasUsed of a whole transaction (21,000 base included), measured in the
+steady state a busy market is in: counters, the treasury and the provider already hold a
+balance, and queues already hold jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from jouleledger import start_devnet
+from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.gpu import gpu_class_id
+from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
+from jouleledger.tx import send
+from jouleledger.units import parse_amount
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
+H100 = gpu_class_id("nvidia-h100")
+PRICE = parse_amount("0.001")  # per GPU-second
+ZERO = "0x" + "00" * 20
+
+
+class Bench:
+    def __init__(self, w3: Web3, accounts: tuple[LocalAccount, ...]) -> None:
+        self.w3 = w3
+        self.admin, self.provider, self.client = accounts[0], accounts[1], accounts[3]
+        self.oracle = accounts[2]
+        config = ProtocolConfig(fee_bps=100, dispute_bond=parse_amount("10"))
+        d = deploy_protocol(w3, self.admin, config)
+        self.token = self._contract("ComputePowerToken", d.token)
+        self.staking = self._contract("ProviderStaking", d.staking)
+        self.market = self._contract("JobMarket", d.market)
+        self.domain = MarketDomain(d.chain_id, d.market)
+        for who in (self.provider, self.client):
+            self.tx(self.admin, self.token.functions.transfer(who.address, parse_amount("1000000")))
+        big = 2**255
+        self.tx(self.provider, self.token.functions.approve(self.staking.address, big))
+        self.tx(self.client, self.token.functions.approve(self.market.address, big))
+        self.tx(self.provider, self.token.functions.approve(self.market.address, big))
+        self.gas_stake = self.tx(self.provider, self.staking.functions.stake(parse_amount("500000")))
+        self.tx(
+            self.provider,
+            self.staking.functions.registerProvider(self.oracle.address, H100, PRICE, "http://x"),
+        )
+
+    def _contract(self, name: str, address: str) -> Contract:
+        from jouleledger import load_artifact
+
+        return self.w3.eth.contract(address=address, abi=load_artifact(name).abi)
+
+    def tx(self, who: LocalAccount, call: Any) -> int:
+        return int(send(self.w3, who, call)["gasUsed"])
+
+    def post(self, bid: int = 0, hint: int | None = None) -> tuple[int, int]:
+        deadline = self.w3.eth.get_block("latest")["timestamp"] + 86_400
+        request = (b"\x11" * 32, H100, PRICE, parse_amount("10"), bid, deadline, ZERO)
+        if hint is None:
+            ids, _ = self.market.functions.queue(H100, 0, 1000).call()
+            hint = ids[-1] if ids and bid == 0 else 0
+        gas = self.tx(self.client, self.market.functions.postJob(request, hint))
+        return self.market.functions.jobCount().call(), gas
+
+    def claim(self) -> tuple[int, int]:
+        ids, _ = self.market.functions.queue(H100, 0, 1).call()
+        return ids[0], self.tx(self.provider, self.market.functions.claimNext())
+
+    def record(self, job_id: int) -> UsageRecord:
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        return UsageRecord(
+            job_id=job_id,
+            provider=self.provider.address,
+            gpu_millis=4_000 + job_id,
+            energy_mj=1_200_000 + job_id,
+            ai_tokens=900 + job_id,
+            result_hash=Web3.keccak(job_id.to_bytes(32, "big")),
+            start_time=now - 5,
+            end_time=now,
+            meter_kind=0,
+            gpu_id_hash=Web3.keccak(text="GPU-0"),
+        )
+
+    def sign(self, digest: bytes) -> bytes:
+        return bytes(Account.unsafe_sign_hash(digest, self.oracle.key).signature)
+
+    def settle(self, job_id: int) -> int:
+        rec = self.record(job_id)
+        sig = self.sign(record_digest(self.domain, rec))
+        return self.tx(self.provider, self.market.functions.settle(rec.as_tuple(), sig, []))
+
+    def settle_batch(self, job_ids: list[int]) -> int:
+        recs = [self.record(j) for j in job_ids]
+        sig = self.sign(batch_digest(self.domain, recs))
+        call = self.market.functions.settleBatch([r.as_tuple() for r in recs], sig, [])
+        return self.tx(self.provider, call)
+
+    def warp(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def measure() -> dict[str, int]:
+    with start_devnet("anvil", accounts=5) as net:
+        b = Bench(net.w3, net.accounts)
+        gas: dict[str, int] = {"stake": b.gas_stake}
+        # Warm-up: counters, the treasury and the provider's balance become non-zero.
+        for _ in range(3):
+            b.post()
+        first, _ = b.claim()
+        b.settle(first)
+        b.warp(3601)
+        b.tx(b.provider, b.market.functions.withdraw([first]))
+        b.tx(b.client, b.market.functions.withdraw([first]))
+
+        job, gas["post_job"] = b.post()
+        gas["raise_bid"] = b.tx(b.client, b.market.functions.raiseBid(job, parse_amount("1"), 0))
+        claimed, gas["claim_job"] = b.claim()
+        gas["settle_single"] = b.settle(claimed)
+        b.warp(3601)
+        gas["withdraw"] = b.tx(b.provider, b.market.functions.withdraw([claimed]))
+        gas["full_lifecycle"] = (
+            gas["post_job"] + gas["claim_job"] + gas["settle_single"] + gas["withdraw"]
+        )
+
+        for size in (8, 32, 128):
+            jobs = []
+            for _ in range(size):
+                b.post()
+            for _ in range(size):
+                jobs.append(b.claim()[0])
+            gas[f"settle_batch_per_job_{size}"] = b.settle_batch(jobs) // size
+
+        gas["request_unbond"] = b.tx(b.provider, b.staking.functions.requestUnbond(parse_amount("1")))
+        job, _ = b.post()
+        claimed, _ = b.claim()
+        b.settle(claimed)
+        gas["open_dispute"] = b.tx(b.client, b.market.functions.openDispute(claimed))
+        gas["resolve_dispute"] = b.tx(b.admin, b.market.functions.resolveDispute(claimed, True))
+
+        b.post()
+        claimed, _ = b.claim()
+        b.warp(86_401)
+        gas["expire_job"] = b.tx(b.client, b.market.functions.expireJob(claimed))
+        return gas
+
+
+def main() -> int:
+    gas = measure()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+    width = max(map(len, gas))
+    for key, value in sorted(gas.items()):
+        print(f"{key:<{width}}  {value:>9,}")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
