@@ -43,7 +43,7 @@ class Bench:
         self.domain = MarketDomain(d.chain_id, d.market)
         for who in (self.provider, self.client):
             self.tx(self.admin, self.token.functions.transfer(who.address, parse_amount("1000000")))
-        big = 2**255
+        big = 2**256 - 1  # an unlimited allowance: OpenZeppelin then skips the allowance write
         self.tx(self.provider, self.token.functions.approve(self.staking.address, big))
         self.tx(self.client, self.token.functions.approve(self.market.address, big))
         self.tx(self.provider, self.token.functions.approve(self.market.address, big))
@@ -100,7 +100,8 @@ class Bench:
     def settle_batch(self, job_ids: list[int]) -> int:
         recs = [self.record(j) for j in job_ids]
         sig = self.sign(batch_digest(self.domain, recs))
-        call = self.market.functions.settleBatch([r.as_tuple() for r in recs], sig, [])
+        batch = [r.as_batch_tuple() for r in recs]
+        call = self.market.functions.settleBatch(self.provider.address, batch, sig, [])
         return self.tx(self.provider, call)
 
     def warp(self, seconds: int) -> None:

@@ -21,11 +21,12 @@ interface IJobMarket {
         Cancelled
     }
 
-    /// @notice What a client asks for when posting.
+    /// @notice What a client asks for when posting. Amounts are in wei and must be whole
+    /// nano-CPT (multiples of 1e9 wei), the unit the market stores them in.
     struct JobRequest {
         bytes32 specHash; // what to run (the spec itself travels off chain)
         bytes4 gpuClass; // bytes4(keccak256(lower-case class name))
-        uint64 pricePerGpuSecond; // the price the client pays, wei per GPU-second
+        uint256 pricePerGpuSecond; // the most the client pays per GPU-second (wei)
         uint256 maxPayment; // cap on the usage payment, escrowed
         uint256 bid; // priority bid, escrowed, paid to the provider that runs the job
         uint32 deadline; // unix time by which the job must be settled
@@ -47,12 +48,26 @@ interface IJobMarket {
         bytes32 gpuIdHash; // keccak256 of the GPU's UUID
     }
 
+    /// @notice A usage record inside a batch: the provider is named once for the batch
+    /// (the signed EIP-712 UsageRecord still includes it).
+    struct BatchRecord {
+        uint256 jobId;
+        uint64 gpuMillis;
+        uint64 energyMj;
+        uint64 aiTokens;
+        bytes32 resultHash;
+        uint64 startTime;
+        uint64 endTime;
+        uint8 meterKind;
+        bytes32 gpuIdHash;
+    }
+
     struct JobView {
         JobState state;
         address client;
         address provider; // assigned provider, or the designated one while Open
         bytes4 gpuClass;
-        uint64 pricePerGpuSecond;
+        uint256 pricePerGpuSecond;
         uint256 maxPayment; // while Open or Claimed
         uint256 bid; // while Open or Claimed
         uint256 payment; // once Settled: usage payment plus bid
@@ -91,6 +106,8 @@ interface IJobMarket {
     error MarketInvalidGpuClass();
     error MarketZeroPayment();
     error MarketAmountTooLarge(uint256 amount, uint256 max);
+    error MarketAmountNotAligned(uint256 amount, uint256 unit);
+    error MarketOnlyStaking(address caller);
     error MarketInvalidQueueHint(uint256 jobId, uint256 hint);
     error MarketBidNotHigher(uint256 jobId, uint256 bid, uint256 newBid);
     error MarketProviderNotRegistered(address provider);
@@ -123,7 +140,7 @@ interface IJobMarket {
         bytes32 specHash,
         uint256 maxPayment,
         uint256 bid,
-        uint64 pricePerGpuSecond,
+        uint256 pricePerGpuSecond,
         uint32 deadline,
         address provider
     );
@@ -131,16 +148,10 @@ interface IJobMarket {
     event JobCancelled(uint256 indexed jobId, uint256 refund);
     event JobClaimed(uint256 indexed jobId, address indexed provider, uint256 lockedStake);
     /// @notice One per job. Tokens per joule = aiTokens / (energyMj / 1000), scaled by 1e6.
-    event JobSettled(
-        uint256 indexed jobId,
-        address indexed provider,
-        uint256 payment,
-        uint256 refund,
-        uint256 gpuMillis,
-        uint256 energyMj,
-        uint256 aiTokens,
-        uint256 tokensPerJouleE6
-    );
+    /// Kept to what an indexer cannot derive, because a batch emits one per job: the
+    /// provider is in the same transaction's {UsageAttested} (and in {JobClaimed}), the
+    /// refund is the escrow less `payment`, GPU time and result hash are in the records.
+    event JobSettled(uint256 indexed jobId, uint256 payment, uint256 energyMj, uint256 aiTokens, uint256 tokensPerJouleE6);
     /// @notice One per settle or settleBatch call: the EIP-712 digest that was signed.
     event UsageAttested(address indexed provider, address indexed signer, bytes32 digest, uint256 jobs);
     event JobExpired(uint256 indexed jobId, uint256 refund, uint256 penalty);
@@ -188,9 +199,11 @@ interface IJobMarket {
     function settle(UsageRecord calldata record, bytes calldata signature, bytes[] calldata attestorSignatures)
         external;
 
-    /// @notice Settles many jobs of one provider with one signature over the list.
+    /// @notice Settles many jobs of `provider` with one signature over the list (EIP-712
+    /// `UsageBatch(UsageRecord[] records)`, each record naming `provider`).
     function settleBatch(
-        UsageRecord[] calldata records,
+        address provider,
+        BatchRecord[] calldata records,
         bytes calldata signature,
         bytes[] calldata attestorSignatures
     ) external;
@@ -234,8 +247,12 @@ interface IJobMarket {
     /// @notice The EIP-712 digest of one usage record.
     function recordDigest(UsageRecord calldata record) external view returns (bytes32);
 
-    /// @notice The EIP-712 digest of a batch of usage records.
-    function batchDigest(UsageRecord[] calldata records) external view returns (bytes32);
+    /// @notice The EIP-712 digest of a batch of usage records of `provider`.
+    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32);
+
+    /// @notice Staking tells the market a provider's id, account and current oracle signer
+    /// whenever they are registered or change, so that settling needs no external call.
+    function syncProvider(uint24 index, address account, address signer) external;
 
     function jobCount() external view returns (uint256);
 

@@ -59,7 +59,8 @@ interface IProviderStaking {
     /// @notice Like {stake}, approving through an EIP-2612 permit in the same transaction.
     function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
-    /// @notice Registers the caller as a provider. Requires at least {minStake} staked.
+    /// @notice Registers the caller as a provider. Requires at least {minStake} staked and
+    /// the market to be set (the market is told of every provider).
     /// @param signer The oracle node's address; one signer serves one provider.
     /// @param gpuClass bytes4(keccak256(class name)); jobs of this class are its queue.
     /// @param askPricePerGpuSecond The lowest job price it takes (wei per GPU-second).

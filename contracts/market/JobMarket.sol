@@ -21,10 +21,9 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     using PackedJob for uint256;
     using SafeERC20 for IERC20;
 
-    /// @dev Written once at posting; the client and the job's price.
+    /// @dev Written once at posting.
     struct Terms {
         address client;
-        uint64 pricePerGpuSecond;
         bytes4 gpuClass;
     }
 
@@ -53,6 +52,10 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     mapping(uint256 jobId => Dispute) private _disputes;
     mapping(address provider => uint256 amount) private _locked;
     mapping(address account => uint256 amount) private _credits;
+    // Mirrors of staking's provider keys (see {syncProvider}).
+    mapping(uint24 index => address account) private _accountOf;
+    mapping(uint24 index => address signer) private _signerOf;
+    mapping(address account => uint24 index) private _indexOf;
 
     constructor(
         IERC20 token,
@@ -107,10 +110,13 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         if (request.deadline <= block.timestamp) revert MarketInvalidDeadline(request.deadline, block.timestamp);
         if (request.maxPayment == 0) revert MarketZeroPayment();
         uint256 escrow = request.maxPayment + request.bid;
-        if (escrow > PackedJob.MAX_AMOUNT) revert MarketAmountTooLarge(escrow, PackedJob.MAX_AMOUNT);
+        uint256 maxPayment = _toUnits(request.maxPayment, PackedJob.MAX_AMOUNT);
+        uint256 bid = _toUnits(request.bid, PackedJob.MAX_AMOUNT);
+        _toUnits(escrow, PackedJob.MAX_AMOUNT);
+        uint256 price = _toUnits(request.pricePerGpuSecond, PackedJob.MAX_PRICE);
         uint24 designated;
         if (request.provider != address(0)) {
-            (designated,,,,) = STAKING.claimProfile(request.provider);
+            designated = _indexOf[request.provider];
             if (designated == 0) revert MarketProviderNotRegistered(request.provider);
         }
 
@@ -122,13 +128,13 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
                 provider: designated,
                 time: request.deadline,
                 feeBps: uint16(_feeBps),
-                amountA: uint88(request.maxPayment),
-                amountB: uint88(request.bid)
+                price: uint48(price),
+                amountA: uint64(maxPayment),
+                amountB: uint64(bid)
             })
         );
-        _terms[jobId] =
-            Terms({client: msg.sender, pricePerGpuSecond: request.pricePerGpuSecond, gpuClass: request.gpuClass});
-        _enqueue(request.gpuClass, jobId, request.bid, queueHint);
+        _terms[jobId] = Terms({client: msg.sender, gpuClass: request.gpuClass});
+        _enqueue(request.gpuClass, jobId, bid, queueHint);
         emit JobPosted(
             jobId,
             msg.sender,
@@ -143,19 +149,26 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         TOKEN.safeTransferFrom(msg.sender, address(this), escrow);
     }
 
+    /// @dev `amount` wei as whole nano-CPT, at most `max` of them.
+    function _toUnits(uint256 amount, uint256 max) private pure returns (uint256 units) {
+        if (amount % PackedJob.UNIT != 0) revert MarketAmountNotAligned(amount, PackedJob.UNIT);
+        units = amount / PackedJob.UNIT;
+        if (units > max) revert MarketAmountTooLarge(amount, max * PackedJob.UNIT);
+    }
+
     /// @inheritdoc IJobMarket
     function raiseBid(uint256 jobId, uint256 newBid, uint256 queueHint) external whenNotPaused nonReentrant {
         PackedJob.Core memory core = _openJobOfClient(jobId);
-        if (newBid <= core.amountB) revert MarketBidNotHigher(jobId, core.amountB, newBid);
-        uint256 escrow = uint256(core.amountA) + newBid;
-        if (escrow > PackedJob.MAX_AMOUNT) revert MarketAmountTooLarge(escrow, PackedJob.MAX_AMOUNT);
-        uint256 extra = newBid - core.amountB;
+        uint256 oldBid = uint256(core.amountB) * PackedJob.UNIT;
+        if (newBid <= oldBid) revert MarketBidNotHigher(jobId, oldBid, newBid);
+        uint256 bidUnits = _toUnits(newBid, PackedJob.MAX_AMOUNT);
+        _toUnits(uint256(core.amountA) * PackedJob.UNIT + newBid, PackedJob.MAX_AMOUNT);
         _dequeue(jobId);
-        core.amountB = uint88(newBid);
+        core.amountB = uint64(bidUnits);
         _core[jobId] = PackedJob.pack(core);
-        _enqueue(_terms[jobId].gpuClass, jobId, newBid, queueHint);
+        _enqueue(_terms[jobId].gpuClass, jobId, bidUnits, queueHint);
         emit BidRaised(jobId, newBid);
-        TOKEN.safeTransferFrom(msg.sender, address(this), extra);
+        TOKEN.safeTransferFrom(msg.sender, address(this), newBid - oldBid);
     }
 
     /// @inheritdoc IJobMarket
@@ -164,7 +177,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         _dequeue(jobId);
         core.state = JobState.Cancelled;
         _core[jobId] = PackedJob.pack(core);
-        uint256 refund = uint256(core.amountA) + core.amountB;
+        uint256 refund = (uint256(core.amountA) + core.amountB) * PackedJob.UNIT;
         _credits[msg.sender] += refund;
         emit JobCancelled(jobId, refund);
     }
@@ -189,7 +202,11 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     /// @inheritdoc IJobMarket
     function claimJob(uint256 jobId) external whenNotPaused {
         Claimant memory who = _claimant();
-        if (!_eligible(jobId, who)) revert MarketProviderNotEligible(jobId, msg.sender);
+        JobState state = _core[jobId].state();
+        if (state != JobState.Open) revert MarketInvalidJobState(jobId, state);
+        if (_terms[jobId].gpuClass != who.gpuClass || !_eligible(jobId, who)) {
+            revert MarketProviderNotEligible(jobId, msg.sender);
+        }
         uint256 skipped;
         for (uint256 ahead = _queueHead(who.gpuClass); ahead != jobId; ahead = _queueNext(ahead)) {
             if (_eligible(ahead, who)) revert MarketHigherBidEligible(jobId, ahead);
@@ -218,16 +235,16 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     /// @dev An open job of the provider's class that is not past its deadline, not
     /// designated to someone else, and priced at or above the provider's ask.
     function _eligible(uint256 jobId, Claimant memory who) private view returns (bool) {
+        // Jobs in the walked queue are open and of the provider's class by construction.
         PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
-        if (core.state != JobState.Open || block.timestamp >= core.time) return false;
+        if (block.timestamp >= core.time) return false;
         if (core.provider != 0 && core.provider != who.index) return false;
-        Terms storage terms = _terms[jobId];
-        return terms.gpuClass == who.gpuClass && terms.pricePerGpuSecond >= who.ask;
+        return uint256(core.price) * PackedJob.UNIT >= who.ask;
     }
 
     function _claim(uint256 jobId, Claimant memory who) private {
         PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
-        uint256 lock = _lockFor(uint256(core.amountA) + core.amountB);
+        uint256 lock = _lockFor(core.amountA, core.amountB);
         uint256 needed = _locked[msg.sender] + lock;
         if (who.minStake > needed) needed = who.minStake;
         if (who.stake < needed) revert MarketInsufficientStake(msg.sender, who.stake, needed);
@@ -239,8 +256,9 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         emit JobClaimed(jobId, msg.sender, lock);
     }
 
-    function _lockFor(uint256 escrow) private view returns (uint256) {
-        return escrow * COLLATERAL_BPS / BPS;
+    /// @dev Stake (wei) locked for a job of `maxPayment + bid` (nano) escrow.
+    function _lockFor(uint256 maxPayment, uint256 bid) private view returns (uint256) {
+        return (maxPayment + bid) * PackedJob.UNIT * COLLATERAL_BPS / BPS;
     }
 
     // --- settlement ----------------------------------------------------------------------
@@ -250,63 +268,81 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         external
     {
         uint256 word = _core[record.jobId];
-        (address account, address signer) = STAKING.providerAt(PackedJob.unpack(word).provider);
+        uint24 index = word.provider();
+        address account = _accountOf[index];
+        address signer = _signerOf[index];
         bytes32 digest = _hashTypedDataV4(UsageRecords.hash(record));
         _verify(digest, signer, signature, attestorSignatures);
-        _settleOne(record, word, account);
+        if (record.provider != account) revert MarketWrongProvider(record.jobId, record.provider, account);
+        _settleOne(
+            record.jobId, word, index, account, record.gpuMillis, record.energyMj, record.aiTokens, record.startTime,
+            record.endTime
+        );
         emit UsageAttested(account, signer, digest, 1);
     }
 
     /// @inheritdoc IJobMarket
     function settleBatch(
-        UsageRecord[] calldata records,
+        address provider,
+        BatchRecord[] calldata records,
         bytes calldata signature,
         bytes[] calldata attestorSignatures
     ) external {
         uint256 count = records.length;
         if (count == 0) revert MarketEmptyBatch();
-        (address account, address signer) = STAKING.providerAt(PackedJob.unpack(_core[records[0].jobId]).provider);
+        uint24 index = _indexOf[provider];
+        address signer = _signerOf[index];
         bytes32[] memory hashes = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
-            UsageRecord calldata record = records[i];
-            hashes[i] = UsageRecords.hash(record);
-            _settleOne(record, _core[record.jobId], account);
+            BatchRecord calldata record = records[i];
+            hashes[i] = UsageRecords.hash(record, provider);
+            _settleOne(
+                record.jobId,
+                _core[record.jobId],
+                index,
+                provider,
+                record.gpuMillis,
+                record.energyMj,
+                record.aiTokens,
+                record.startTime,
+                record.endTime
+            );
         }
         // Checked after the loop so that each record is read once. Safe: nothing above
         // calls out, and a bad signature reverts every write of the loop.
         bytes32 digest = _hashTypedDataV4(UsageRecords.hashBatch(hashes));
         _verify(digest, signer, signature, attestorSignatures);
-        emit UsageAttested(account, signer, digest, count);
+        emit UsageAttested(provider, signer, digest, count);
     }
 
-    function _settleOne(UsageRecord calldata record, uint256 word, address account) private {
-        uint256 jobId = record.jobId;
-        PackedJob.Core memory core = PackedJob.unpack(word);
-        if (core.state != JobState.Claimed) revert MarketInvalidJobState(jobId, core.state);
-        if (record.provider != account) revert MarketWrongProvider(jobId, record.provider, account);
-        if (block.timestamp > core.time) revert MarketDeadlinePassed(jobId, core.time);
-        if (record.energyMj == 0 || record.startTime > record.endTime || record.endTime > block.timestamp) {
-            revert MarketInvalidUsage(jobId);
+    /// @dev Pays the usage at the job's price, capped at its maxPayment, plus its bid; the
+    /// rest of the escrow becomes the client's refund. Works on the packed word directly:
+    /// this runs once per job of every batch.
+    function _settleOne(
+        uint256 jobId,
+        uint256 word,
+        uint24 index,
+        address account,
+        uint256 gpuMillis,
+        uint256 energyMj,
+        uint256 aiTokens,
+        uint256 startTime,
+        uint256 endTime
+    ) private {
+        JobState state = word.state();
+        if (state != JobState.Claimed) revert MarketInvalidJobState(jobId, state);
+        if (word.provider() != index || index == 0) {
+            revert MarketWrongProvider(jobId, account, _accountOf[word.provider()]);
         }
-        uint256 usageCost = uint256(_terms[jobId].pricePerGpuSecond) * record.gpuMillis / 1000;
-        uint256 maxPayment = core.amountA;
+        if (block.timestamp > word.time()) revert MarketDeadlinePassed(jobId, word.time());
+        if (energyMj == 0 || startTime > endTime || endTime > block.timestamp) revert MarketInvalidUsage(jobId);
+        uint256 maxPayment = word.amountA();
+        uint256 bid = word.bid();
+        uint256 usageCost = word.price() * gpuMillis / 1000;
         uint256 paid = usageCost < maxPayment ? usageCost : maxPayment;
-        uint256 payment = paid + core.amountB;
-        core.state = JobState.Settled;
-        core.time = uint32(block.timestamp);
-        core.amountB = uint88(maxPayment + core.amountB); // escrow, fits: checked at posting
-        core.amountA = uint88(payment); // at most the escrow
-        _core[jobId] = PackedJob.pack(core);
-        emit JobSettled(
-            jobId,
-            account,
-            payment,
-            maxPayment - paid,
-            record.gpuMillis,
-            record.energyMj,
-            record.aiTokens,
-            uint256(record.aiTokens) * 1e9 / record.energyMj
-        );
+        // paid + bid <= maxPayment + bid, which posting checked against MAX_AMOUNT.
+        _core[jobId] = word.settled(paid + bid, maxPayment + bid);
+        emit JobSettled(jobId, (paid + bid) * PackedJob.UNIT, energyMj, aiTokens, aiTokens * 1e9 / energyMj);
     }
 
     /// @dev The provider's oracle signature, then the attestors' (sorted by address, each
@@ -337,7 +373,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         JobState state = core.state;
         if (state != JobState.Open && state != JobState.Claimed) revert MarketInvalidJobState(jobId, state);
         if (block.timestamp <= core.time) revert MarketDeadlineNotPassed(jobId, core.time);
-        uint256 escrow = uint256(core.amountA) + core.amountB;
+        uint256 escrow = (uint256(core.amountA) + core.amountB) * PackedJob.UNIT;
         address client = _terms[jobId].client;
         core.state = JobState.Expired;
         _core[jobId] = PackedJob.pack(core);
@@ -347,8 +383,8 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         if (state == JobState.Open) {
             _dequeue(jobId);
         } else {
-            (account,) = STAKING.providerAt(core.provider);
-            lock = _lockFor(escrow);
+            account = _accountOf[core.provider];
+            lock = _lockFor(core.amountA, core.amountB);
             _locked[account] -= lock;
         }
         _credits[client] += escrow;
@@ -379,19 +415,19 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
 
     /// @inheritdoc IJobMarket
     function resolveDispute(uint256 jobId, bool clientWins) external onlyRole(ARBITER_ROLE) nonReentrant {
-        uint256 deadline = _disputedJobArbiterDeadline(jobId);
+        uint256 deadline = _arbiterDeadline(jobId);
         if (block.timestamp > deadline) revert MarketArbiterTimeoutPassed(jobId, deadline);
         _resolve(jobId, clientWins, false);
     }
 
     /// @inheritdoc IJobMarket
     function finalizeDispute(uint256 jobId) external nonReentrant {
-        uint256 deadline = _disputedJobArbiterDeadline(jobId);
+        uint256 deadline = _arbiterDeadline(jobId);
         if (block.timestamp <= deadline) revert MarketArbiterTimeoutNotPassed(jobId, deadline);
         _resolve(jobId, false, true);
     }
 
-    function _disputedJobArbiterDeadline(uint256 jobId) private view returns (uint256) {
+    function _arbiterDeadline(uint256 jobId) private view returns (uint256) {
         JobState state = _core[jobId].state();
         if (state != JobState.Disputed) revert MarketInvalidJobState(jobId, state);
         return uint256(_disputes[jobId].openedAt) + ARBITER_TIMEOUT;
@@ -402,14 +438,15 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     /// client. Either way a share goes to the treasury, so disputing oneself never profits.
     function _resolve(uint256 jobId, bool clientWins, bool byDefault) private {
         PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
-        uint256 payment = core.amountA;
+        uint256 payment = uint256(core.amountA) * PackedJob.UNIT;
         uint256 bond = _disputes[jobId].bond;
         address client = _terms[jobId].client;
-        (address account,) = STAKING.providerAt(core.provider);
+        address account = _accountOf[core.provider];
         core.state = JobState.Finalized;
         _core[jobId] = PackedJob.pack(core);
         delete _disputes[jobId];
-        uint256 lock = _lockFor(core.amountB);
+        // After settlement amountB holds the whole escrow, which is what the lock backs.
+        uint256 lock = _lockFor(core.amountB, 0);
         _locked[account] -= lock;
 
         uint256 slashed;
@@ -436,32 +473,30 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     function withdraw(uint256[] calldata jobIds) external nonReentrant returns (uint256 amount) {
         amount = _credits[msg.sender];
         if (amount != 0) _credits[msg.sender] = 0;
-        uint24 myIndex;
+        uint24 myIndex = _indexOf[msg.sender];
         uint256 unlock;
         uint256 fees;
         for (uint256 i; i < jobIds.length; ++i) {
             uint256 jobId = jobIds[i];
             PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
             bool paid;
-            if (core.state == JobState.Settled) {
-                if (myIndex == 0) (myIndex,,,,) = STAKING.claimProfile(msg.sender);
-                if (core.provider == myIndex) {
-                    uint256 windowEnd = uint256(core.time) + DISPUTE_WINDOW;
-                    if (block.timestamp < windowEnd) revert MarketDisputeWindowOpen(jobId, windowEnd);
-                    uint256 fee = uint256(core.amountA) * core.feeBps / BPS;
-                    amount += core.amountA - fee;
-                    fees += fee;
-                    unlock += _lockFor(core.amountB);
-                    core.state = JobState.Finalized;
-                    paid = true;
-                    emit JobFinalized(jobId, msg.sender, core.amountA - fee, fee);
-                }
+            if (core.state == JobState.Settled && core.provider == myIndex && myIndex != 0) {
+                uint256 windowEnd = uint256(core.time) + DISPUTE_WINDOW;
+                if (block.timestamp < windowEnd) revert MarketDisputeWindowOpen(jobId, windowEnd);
+                uint256 payment = uint256(core.amountA) * PackedJob.UNIT;
+                uint256 fee = payment * core.feeBps / BPS;
+                amount += payment - fee;
+                fees += fee;
+                unlock += _lockFor(core.amountB, 0);
+                core.state = JobState.Finalized;
+                paid = true;
+                emit JobFinalized(jobId, msg.sender, payment - fee, fee);
             }
             if (
                 core.state >= JobState.Settled && core.state <= JobState.Finalized && !core.refundWithdrawn
                     && core.amountB > core.amountA && _terms[jobId].client == msg.sender
             ) {
-                amount += core.amountB - core.amountA;
+                amount += uint256(core.amountB - core.amountA) * PackedJob.UNIT;
                 core.refundWithdrawn = true;
                 paid = true;
             }
@@ -475,6 +510,16 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         TOKEN.safeTransfer(msg.sender, amount);
     }
 
+    // --- providers -------------------------------------------------------------------------
+
+    /// @inheritdoc IJobMarket
+    function syncProvider(uint24 index, address account, address signer) external {
+        if (msg.sender != address(STAKING)) revert MarketOnlyStaking(msg.sender);
+        _accountOf[index] = account;
+        _signerOf[index] = signer;
+        _indexOf[account] = index;
+    }
+
     // --- views -----------------------------------------------------------------------------
 
     /// @inheritdoc IJobMarket
@@ -483,18 +528,18 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         Terms storage terms = _terms[jobId];
         view_.state = core.state;
         view_.client = terms.client;
+        view_.provider = _accountOf[core.provider];
         view_.gpuClass = terms.gpuClass;
-        view_.pricePerGpuSecond = terms.pricePerGpuSecond;
+        view_.pricePerGpuSecond = uint256(core.price) * PackedJob.UNIT;
         view_.feeBps = core.feeBps;
         view_.refundWithdrawn = core.refundWithdrawn;
-        if (core.provider != 0) (view_.provider,) = STAKING.providerAt(core.provider);
         if (core.state == JobState.Open || core.state == JobState.Claimed) {
-            view_.maxPayment = core.amountA;
-            view_.bid = core.amountB;
+            view_.maxPayment = uint256(core.amountA) * PackedJob.UNIT;
+            view_.bid = uint256(core.amountB) * PackedJob.UNIT;
             view_.deadline = core.time;
         } else if (core.state >= JobState.Settled && core.state <= JobState.Finalized) {
-            view_.payment = core.amountA;
-            view_.refund = core.amountB - core.amountA;
+            view_.payment = uint256(core.amountA) * PackedJob.UNIT;
+            view_.refund = uint256(core.amountB - core.amountA) * PackedJob.UNIT;
             view_.settledAt = core.time;
         }
     }
@@ -527,10 +572,10 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc IJobMarket
-    function batchDigest(UsageRecord[] calldata records) external view returns (bytes32) {
+    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32) {
         bytes32[] memory hashes = new bytes32[](records.length);
         for (uint256 i; i < records.length; ++i) {
-            hashes[i] = UsageRecords.hash(records[i]);
+            hashes[i] = UsageRecords.hash(records[i], provider);
         }
         return _hashTypedDataV4(UsageRecords.hashBatch(hashes));
     }
@@ -540,6 +585,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         return _jobCount;
     }
 
+    /// @dev Bids are compared in nano-CPT; {queue} reports them in wei.
     function _bidOf(uint256 jobId) internal view override returns (uint256) {
         return _core[jobId].bid();
     }

@@ -78,7 +78,7 @@ abstract contract JobQueue is IJobMarket {
         bids = new uint256[](count);
         for (uint256 i; i < count; ++i) {
             jobIds[i] = cursor;
-            bids[i] = _bidOf(cursor);
+            bids[i] = _bidOf(cursor) * 1e9; // stored in nano-CPT
             cursor = _nodes[cursor].next;
         }
     }

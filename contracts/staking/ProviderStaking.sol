@@ -90,6 +90,7 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard {
     function registerProvider(address signer, bytes4 gpuClass, uint64 askPricePerGpuSecond, string calldata endpoint)
         external
     {
+        if (_market == address(0)) revert StakingMarketNotSet();
         Provider storage p = _providers[msg.sender];
         if (p.index != 0) revert StakingAlreadyRegistered(msg.sender);
         if (p.stake < _minStake) revert StakingInsufficientStake(msg.sender, p.stake, _minStake);
@@ -129,6 +130,7 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard {
         p.gpuClass = gpuClass;
         p.askPricePerGpuSecond = askPricePerGpuSecond;
         p.endpoint = endpoint;
+        IJobMarket(_market).syncProvider(p.index, msg.sender, signer);
     }
 
     // --- leaving -----------------------------------------------------------------------

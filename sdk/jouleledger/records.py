@@ -100,6 +100,11 @@ class UsageRecord:
         """The record as the contract's struct tuple (for web3 calls)."""
         return astuple(self)
 
+    def as_batch_tuple(self) -> tuple[Any, ...]:
+        """The record as the contract's `BatchRecord` tuple (the batch names the provider)."""
+        fields = astuple(self)
+        return fields[:1] + fields[2:]
+
     def as_message(self) -> dict[str, Any]:
         """The record as an EIP-712 message (camelCase field names)."""
         return {
