@@ -14,15 +14,14 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
-from web3.contract import Contract
-
 from jouleledger import start_devnet
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.gpu import gpu_class_id
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
 from jouleledger.tx import send
 from jouleledger.units import parse_amount
+from web3 import Web3
+from web3.contract import Contract
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 H100 = gpu_class_id("nvidia-h100")
@@ -47,7 +46,9 @@ class Bench:
         self.tx(self.provider, self.token.functions.approve(self.staking.address, big))
         self.tx(self.client, self.token.functions.approve(self.market.address, big))
         self.tx(self.provider, self.token.functions.approve(self.market.address, big))
-        self.gas_stake = self.tx(self.provider, self.staking.functions.stake(parse_amount("500000")))
+        self.gas_stake = self.tx(
+            self.provider, self.staking.functions.stake(parse_amount("500000"))
+        )
         self.tx(
             self.provider,
             self.staking.functions.registerProvider(self.oracle.address, H100, PRICE, "http://x"),
@@ -140,7 +141,9 @@ def measure() -> dict[str, int]:
                 jobs.append(b.claim()[0])
             gas[f"settle_batch_per_job_{size}"] = b.settle_batch(jobs) // size
 
-        gas["request_unbond"] = b.tx(b.provider, b.staking.functions.requestUnbond(parse_amount("1")))
+        gas["request_unbond"] = b.tx(
+            b.provider, b.staking.functions.requestUnbond(parse_amount("1"))
+        )
         job, _ = b.post()
         claimed, _ = b.claim()
         b.settle(claimed)

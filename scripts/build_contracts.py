@@ -148,9 +148,13 @@ def render(std_input: dict[str, Any] | None = None) -> dict[str, str]:
     return artifacts_from(compile_sources(std_input), std_input)
 
 
-def check(out_dir: Path = ARTIFACTS_DIR) -> list[str]:
-    """Names of artifact files that differ from a fresh compile (empty when in sync)."""
-    fresh = render()
+def check(out_dir: Path = ARTIFACTS_DIR, fresh: dict[str, str] | None = None) -> list[str]:
+    """Names of artifact files that differ from a fresh compile (empty when in sync).
+
+    Args:
+        fresh: the output of `render()`, when the caller already compiled.
+    """
+    fresh = fresh if fresh is not None else render()
     shipped = {p.name: p.read_text() for p in out_dir.glob("*.json")}
     return sorted(n for n in fresh.keys() | shipped.keys() if fresh.get(n) != shipped.get(n))
 

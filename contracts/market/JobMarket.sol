@@ -435,7 +435,8 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
 
     /// @dev The loser pays: a client that loses forfeits its bond to the provider; a
     /// provider that loses forfeits the payment and part of the job's locked stake to the
-    /// client. Either way a share goes to the treasury, so disputing oneself never profits.
+    /// client. The protocol fee on the payment is due either way, and a share of what the
+    /// loser forfeits goes to the treasury: disputing oneself always costs more than not.
     function _resolve(uint256 jobId, bool clientWins, bool byDefault) private {
         PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
         uint256 payment = uint256(core.amountA) * PackedJob.UNIT;
@@ -451,13 +452,14 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
 
         uint256 slashed;
         uint256 toTreasury;
+        uint256 fee = payment * core.feeBps / BPS;
         if (clientWins) {
             uint256 slashAmount = lock * _disputeSlashBps / BPS;
             if (slashAmount != 0) slashed = STAKING.slash(account, slashAmount, address(this));
-            toTreasury = slashed * _treasuryShareBps / BPS;
-            _credits[client] += payment + bond + slashed - toTreasury;
+            uint256 slashShare = slashed * _treasuryShareBps / BPS;
+            toTreasury = fee + slashShare;
+            _credits[client] += payment - fee + bond + slashed - slashShare;
         } else {
-            uint256 fee = payment * core.feeBps / BPS;
             uint256 bondShare = bond * _treasuryShareBps / BPS;
             toTreasury = fee + bondShare;
             _credits[account] += payment - fee + bond - bondShare;

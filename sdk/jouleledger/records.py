@@ -19,7 +19,7 @@ from typing import Any
 
 from eth_hash.auto import keccak
 from eth_typing import ChecksumAddress
-from eth_utils import to_canonical_address, to_checksum_address
+from eth_utils.address import to_canonical_address, to_checksum_address
 
 DOMAIN_NAME = "JouleLedger JobMarket"
 DOMAIN_VERSION = "1"

@@ -1,0 +1,635 @@
+"""JobMarket, function by function: each behaviour and each custom error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import brownie
+from conftest import (
+    A100,
+    ARBITER_TIMEOUT,
+    COLLATERAL_BPS,
+    DAY,
+    DISPUTE_BOND,
+    DISPUTE_WINDOW,
+    FEE_BPS,
+    H100,
+    NANO,
+    ONE,
+    PRICE,
+    UNBONDING_DELAY,
+    ZERO_ADDRESS,
+)
+from eth_account import Account
+from web3 import Web3
+
+OPEN, CLAIMED, SETTLED, DISPUTED, FINALIZED, EXPIRED, CANCELLED = range(1, 8)
+ARBITER_ROLE = Web3.keccak(text="ARBITER_ROLE")
+PARAMS_ROLE = Web3.keccak(text="PARAMS_ROLE")
+PAUSER_ROLE = Web3.keccak(text="PAUSER_ROLE")
+
+
+def claimed_job(protocol: Any, client: Any, provider: Any, **post: Any) -> int:
+    job = protocol.post(client, **post)
+    protocol.market.claimJob(job, {"from": provider})
+    return job
+
+
+# --- deployment ----------------------------------------------------------------------------
+
+
+def test_constructor_refuses_an_unbonding_delay_not_beyond_window_and_timeout(
+    JobMarket: Any, protocol: Any, accounts: Any, error: Any
+) -> None:
+    window = UNBONDING_DELAY - ARBITER_TIMEOUT
+    with brownie.reverts(error("MarketUnbondingTooShort", UNBONDING_DELAY, UNBONDING_DELAY + 1)):
+        JobMarket.deploy(
+            protocol.token,
+            protocol.staking,
+            window,
+            ARBITER_TIMEOUT,
+            0,
+            accounts[9],
+            accounts[0],
+            {"from": accounts[0]},
+        )
+
+
+def test_constructor_refuses_zero_addresses_and_collateral_over_100_percent(
+    JobMarket: Any, protocol: Any, accounts: Any, error: Any
+) -> None:
+    a = accounts[0]
+    with brownie.reverts(error("MarketZeroAddress")):
+        JobMarket.deploy(ZERO_ADDRESS, protocol.staking, 1, 1, 0, a, a, {"from": a})
+    with brownie.reverts(error("MarketZeroAddress")):
+        JobMarket.deploy(protocol.token, protocol.staking, 1, 1, 0, ZERO_ADDRESS, a, {"from": a})
+    with brownie.reverts(
+        error("MarketInvalidParameter", b"collateralBps".ljust(32, b"\0"), 10_001)
+    ):
+        JobMarket.deploy(protocol.token, protocol.staking, 1, 1, 10_001, a, a, {"from": a})
+
+
+# --- posting -------------------------------------------------------------------------------
+
+
+def test_post_escrows_and_emits(protocol: Any, market: Any, client: Any) -> None:
+    before = protocol.token.balanceOf(client)
+    request = protocol.request(bid=2 * ONE)
+    tx = market.postJob(request, 0, {"from": client})
+    job = tx.return_value
+    assert protocol.token.balanceOf(client) == before - 12 * ONE
+    event = tx.events["JobPosted"]
+    assert (event["jobId"], event["client"], event["maxPayment"], event["bid"]) == (
+        job,
+        client,
+        10 * ONE,
+        2 * ONE,
+    )
+    view = market.job(job)
+    assert view["state"] == OPEN and view["client"] == client and view["feeBps"] == FEE_BPS
+    assert view["pricePerGpuSecond"] == PRICE and view["deadline"] == request[5]
+
+
+def test_post_validates_its_request(
+    protocol: Any, market: Any, client: Any, chain: Any, error: Any
+) -> None:
+    now = chain.time()
+    with brownie.reverts(error("MarketInvalidGpuClass")):
+        market.postJob(protocol.request(gpu_class=b"\0" * 4), 0, {"from": client})
+    past = now - 1
+    with brownie.reverts(revert_pattern=rf"MarketInvalidDeadline: {past}, \d+"):
+        market.postJob(protocol.request(deadline=past), 0, {"from": client})
+    with brownie.reverts(error("MarketZeroPayment")):
+        market.postJob(protocol.request(max_payment=0), 0, {"from": client})
+    with brownie.reverts(error("MarketAmountNotAligned", ONE + 1, NANO)):
+        market.postJob(protocol.request(max_payment=ONE + 1), 0, {"from": client})
+    with brownie.reverts(error("MarketAmountNotAligned", PRICE + 7, NANO)):
+        market.postJob(protocol.request(price=PRICE + 7), 0, {"from": client})
+    huge = 2**64 * NANO
+    with brownie.reverts(error("MarketAmountTooLarge", huge, (2**64 - 1) * NANO)):
+        market.postJob(protocol.request(max_payment=huge), 0, {"from": client})
+    with brownie.reverts(error("MarketProviderNotRegistered", client)):
+        market.postJob(protocol.request(provider=client), 0, {"from": client})
+
+
+def test_post_without_allowance_reverts_with_the_token_error(
+    protocol: Any, market: Any, accounts: Any, error: Any
+) -> None:
+    poor = accounts[7]
+    with brownie.reverts(error("ERC20InsufficientAllowance", market, 0, 10 * ONE)):
+        market.postJob(protocol.request(), 0, {"from": poor})
+
+
+def test_post_with_permit_escrows_in_one_transaction(
+    protocol: Any, market: Any, accounts: Any, chain: Any
+) -> None:
+    from eth_account.messages import encode_typed_data
+
+    who = accounts.add()
+    protocol.token.transfer(who, 20 * ONE, {"from": protocol.admin})
+    protocol.admin.transfer(who, "1 ether")
+    deadline = chain.time() + 600
+    permit = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "Compute Power Token",
+            "version": "1",
+            "chainId": chain.id,
+            "verifyingContract": protocol.token.address,
+        },
+        "message": {
+            "owner": who.address,
+            "spender": market.address,
+            "value": 11 * ONE,
+            "nonce": 0,
+            "deadline": deadline,
+        },
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=permit), who.private_key)
+    r, s = sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+    tx = market.postJobWithPermit(
+        protocol.request(bid=ONE), 0, deadline, sig.v, r, s, {"from": who}
+    )
+    assert market.job(tx.return_value)["client"] == who
+    assert protocol.token.balanceOf(who) == 9 * ONE
+
+
+def test_queue_orders_by_bid_then_age(
+    protocol: Any, market: Any, client: Any, client2: Any
+) -> None:
+    a = protocol.post(client, bid=1 * ONE)
+    b = protocol.post(client2, bid=3 * ONE)
+    c = protocol.post(client, bid=1 * ONE)
+    d = protocol.post(client2, bid=0)
+    ids, bids = market.queue(H100, 0, 10)
+    assert list(ids) == [b, a, c, d]
+    assert list(bids) == [3 * ONE, ONE, ONE, 0]
+    assert list(market.queue(H100, a, 10)[0]) == [c, d]
+    assert list(market.queue(A100, 0, 10)[0]) == []
+
+
+def test_post_refuses_a_hint_that_breaks_the_order(
+    protocol: Any, market: Any, client: Any, error: Any
+) -> None:
+    low = protocol.post(client, bid=0)
+    next_id = market.jobCount() + 1
+    with brownie.reverts(error("MarketInvalidQueueHint", next_id, low)):
+        market.postJob(protocol.request(bid=ONE), low, {"from": client})  # must go before `low`
+    with brownie.reverts(error("MarketInvalidQueueHint", next_id, 0)):
+        market.postJob(protocol.request(bid=0), 0, {"from": client})  # must go after `low`
+    with brownie.reverts(error("MarketInvalidQueueHint", next_id, 999)):
+        market.postJob(protocol.request(bid=0), 999, {"from": client})  # not in the queue
+
+
+def test_raise_bid_moves_the_job_up_and_escrows_the_difference(
+    protocol: Any, market: Any, client: Any, client2: Any
+) -> None:
+    a = protocol.post(client, bid=2 * ONE)
+    b = protocol.post(client2, bid=ONE)
+    before = protocol.token.balanceOf(client2)
+    tx = market.raiseBid(b, 3 * ONE, 0, {"from": client2})
+    assert tx.events["BidRaised"]["bid"] == 3 * ONE
+    assert protocol.token.balanceOf(client2) == before - 2 * ONE
+    assert list(market.queue(H100, 0, 10)[0]) == [b, a]
+    assert market.job(b)["bid"] == 3 * ONE
+
+
+def test_raise_bid_errors(
+    protocol: Any, market: Any, provider: Any, client: Any, client2: Any, error: Any
+) -> None:
+    job = protocol.post(client, bid=ONE)
+    with brownie.reverts(error("MarketNotJobClient", job, client2)):
+        market.raiseBid(job, 2 * ONE, 0, {"from": client2})
+    with brownie.reverts(error("MarketBidNotHigher", job, ONE, ONE)):
+        market.raiseBid(job, ONE, 0, {"from": client})
+    market.claimJob(job, {"from": provider})
+    with brownie.reverts(error("MarketInvalidJobState", job, CLAIMED)):
+        market.raiseBid(job, 2 * ONE, 0, {"from": client})
+
+
+def test_cancel_credits_the_whole_escrow(
+    protocol: Any, market: Any, client: Any, error: Any
+) -> None:
+    job = protocol.post(client, bid=ONE)
+    before = protocol.token.balanceOf(client)
+    tx = market.cancelJob(job, {"from": client})
+    assert tx.events["JobCancelled"]["refund"] == 11 * ONE
+    assert market.job(job)["state"] == CANCELLED
+    assert list(market.queue(H100, 0, 10)[0]) == []
+    market.withdraw([], {"from": client})
+    assert protocol.token.balanceOf(client) == before + 11 * ONE
+    with brownie.reverts(error("MarketInvalidJobState", job, CANCELLED)):
+        market.cancelJob(job, {"from": client})
+
+
+def test_only_the_client_cancels(
+    protocol: Any, market: Any, client: Any, client2: Any, error: Any
+) -> None:
+    job = protocol.post(client)
+    with brownie.reverts(error("MarketNotJobClient", job, client2)):
+        market.cancelJob(job, {"from": client2})
+
+
+# --- claiming ------------------------------------------------------------------------------
+
+
+def test_claim_next_takes_the_highest_bid_and_locks_stake(
+    protocol: Any, market: Any, provider: Any, client: Any
+) -> None:
+    protocol.post(client, bid=0)
+    top = protocol.post(client, bid=ONE)
+    tx = market.claimNext({"from": provider})
+    assert tx.return_value == top
+    lock = 11 * ONE * COLLATERAL_BPS // 10_000
+    assert tx.events["JobClaimed"]["lockedStake"] == lock
+    assert market.lockedStake(provider) == lock
+    view = market.job(top)
+    assert view["state"] == CLAIMED and view["provider"] == provider
+
+
+def test_claim_skips_jobs_the_provider_cannot_take(
+    protocol: Any, market: Any, provider: Any, provider2: Any, client: Any
+) -> None:
+    designated = protocol.post(client, bid=3 * ONE, provider=provider2)
+    cheap = protocol.post(client, bid=2 * ONE, price=PRICE // 2)  # below the ask
+    fine = protocol.post(client, bid=ONE)
+    assert market.claimNext({"from": provider}).return_value == fine
+    assert market.claimNext({"from": provider2}).return_value == designated
+    assert market.job(cheap)["state"] == OPEN
+
+
+def test_claim_errors(
+    protocol: Any,
+    market: Any,
+    provider: Any,
+    provider2: Any,
+    client: Any,
+    accounts: Any,
+    error: Any,
+) -> None:
+    with brownie.reverts(error("MarketNoEligibleJob", provider, H100)):
+        market.claimNext({"from": provider})
+    job = protocol.post(client)
+    with brownie.reverts(error("MarketProviderNotRegistered", accounts[7])):
+        market.claimNext({"from": accounts[7]})
+    other_class = protocol.post(client, gpu_class=A100)
+    with brownie.reverts(error("MarketProviderNotEligible", other_class, provider)):
+        market.claimJob(other_class, {"from": provider})
+    market.claimJob(job, {"from": provider})
+    with brownie.reverts(error("MarketInvalidJobState", job, CLAIMED)):
+        market.claimJob(job, {"from": provider2})
+
+
+def test_claim_needs_free_stake_for_the_lock(
+    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+) -> None:
+    protocol.post(client, max_payment=19_000 * ONE)  # lock 9,500 of 10,000
+    market.claimNext({"from": provider})
+    protocol.post(client, max_payment=2_000 * ONE)  # another 1,000 would exceed the stake
+    with brownie.reverts(error("MarketInsufficientStake", provider, 10_000 * ONE, 10_500 * ONE)):
+        market.claimNext({"from": provider})
+
+
+def test_claim_walk_is_bounded(
+    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+) -> None:
+    for _ in range(33):
+        protocol.post(client, bid=ONE, price=PRICE // 2)  # none of them the provider takes
+    target = protocol.post(client, bid=0)
+    with brownie.reverts(error("MarketSkipLimitReached", target, 33)):
+        market.claimJob(target, {"from": provider})
+
+
+# --- settlement ----------------------------------------------------------------------------
+
+
+def test_settle_errors_on_bad_usage(
+    protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
+) -> None:
+    job = claimed_job(protocol, client, provider)
+    for bad in (
+        {"energyMj": 0},
+        {"startTime": chain.time(), "endTime": chain.time() - 5},
+        {"endTime": chain.time() + 99},
+    ):
+        with brownie.reverts(error("MarketInvalidUsage", job)):
+            protocol.settle(job, provider, **bad)
+
+
+def test_settle_after_the_deadline_is_refused(
+    protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
+) -> None:
+    deadline = chain.time() + 100
+    job = claimed_job(protocol, client, provider, deadline=deadline)
+    chain.sleep(200)
+    chain.mine()
+    with brownie.reverts(error("MarketDeadlinePassed", job, deadline)):
+        protocol.settle(job, provider)
+
+
+def test_settle_a_record_naming_another_provider(
+    protocol: Any, market: Any, provider: Any, provider2: Any, client: Any, error: Any
+) -> None:
+    job = claimed_job(protocol, client, provider)
+    record = protocol.record(job, provider2)
+    sig = protocol.sign(protocol.signer_keys[provider.address], record)
+    with brownie.reverts(error("MarketWrongProvider", job, provider2, provider)):
+        market.settle(record.tuple(), sig, [], {"from": provider})
+
+
+def test_batch_settles_every_job_with_one_signature(
+    protocol: Any, market: Any, provider: Any, client: Any
+) -> None:
+    jobs = [claimed_job(protocol, client, provider) for _ in range(4)]
+    tx = protocol.settle_batch(jobs, provider)
+    assert [e["jobId"] for e in tx.events["JobSettled"]] == jobs
+    assert tx.events["UsageAttested"]["jobs"] == 4
+    assert all(market.job(j)["state"] == SETTLED for j in jobs)
+
+
+def test_batch_errors(
+    protocol: Any, market: Any, provider: Any, provider2: Any, client: Any, error: Any
+) -> None:
+    with brownie.reverts(error("MarketEmptyBatch")):
+        market.settleBatch(provider, [], b"", [], {"from": provider})
+    mine = claimed_job(protocol, client, provider)
+    theirs = claimed_job(protocol, client, provider2)
+    records = [protocol.record(mine, provider), protocol.record(theirs, provider)]
+    sig = protocol.sign_batch(protocol.signer_keys[provider.address], records)
+    with brownie.reverts(error("MarketWrongProvider", theirs, provider, provider2)):
+        market.settleBatch(
+            provider, [r.batch_tuple() for r in records], sig, [], {"from": provider}
+        )
+
+
+def test_digests_match_eth_account_eip712(protocol: Any, market: Any, provider: Any) -> None:
+    from eth_account.messages import _hash_eip191_message, encode_typed_data  # noqa: F401
+
+    record = protocol.record(7, provider)
+    key = protocol.signer_keys[provider.address]
+    sig = protocol.sign(key, record)
+    assert Account._recover_hash(market.recordDigest(record.tuple()), signature=sig) == key.address
+    records = [record, protocol.record(8, provider)]
+    sig = protocol.sign_batch(key, records)
+    digest = market.batchDigest(provider, [r.batch_tuple() for r in records])
+    assert Account._recover_hash(digest, signature=sig) == key.address
+
+
+# --- attestors -----------------------------------------------------------------------------
+
+
+def test_attestors_must_co_sign_when_the_market_requires_them(
+    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+) -> None:
+    attestors = sorted((Account.create() for _ in range(3)), key=lambda a: int(a.address, 16))
+    market.setAttestors([a.address for a in attestors], 2, {"from": protocol.admin})
+    job = claimed_job(protocol, client, provider)
+    record = protocol.record(job, provider)
+    oracle = protocol.sign(protocol.signer_keys[provider.address], record)
+    with brownie.reverts(error("MarketAttestorThresholdNotMet", 1, 2)):
+        market.settle(
+            record.tuple(), oracle, [protocol.sign(attestors[0], record)], {"from": provider}
+        )
+    stranger = Account.create()
+    with brownie.reverts(error("MarketUnknownAttestor", stranger.address)):
+        market.settle(
+            record.tuple(),
+            oracle,
+            [protocol.sign(stranger, record), protocol.sign(attestors[0], record)],
+            {"from": provider},
+        )
+    backwards = [protocol.sign(attestors[2], record), protocol.sign(attestors[0], record)]
+    with brownie.reverts(
+        error("MarketAttestorsUnsorted", attestors[2].address, attestors[0].address)
+    ):
+        market.settle(record.tuple(), oracle, backwards, {"from": provider})
+    good = [protocol.sign(attestors[0], record), protocol.sign(attestors[2], record)]
+    market.settle(record.tuple(), oracle, good, {"from": provider})
+    assert market.job(job)["state"] == SETTLED
+    assert market.parameters()["attestorThreshold"] == 2
+
+
+def test_set_attestors_validates(market: Any, protocol: Any, accounts: Any, error: Any) -> None:
+    admin = protocol.admin
+    with brownie.reverts(error("MarketInvalidParameter", b"attestorThreshold".ljust(32, b"\0"), 2)):
+        market.setAttestors([accounts[6]], 2, {"from": admin})
+    with brownie.reverts(error("MarketZeroAddress")):
+        market.setAttestors([ZERO_ADDRESS], 1, {"from": admin})
+    with brownie.reverts(error("MarketDuplicateAttestor", accounts[6])):
+        market.setAttestors([accounts[6], accounts[6]], 1, {"from": admin})
+    tx = market.setAttestors([accounts[6], accounts[7]], 1, {"from": admin})
+    assert tx.events["AttestorsUpdated"]["threshold"] == 1
+    market.setAttestors([], 0, {"from": admin})
+    assert market.parameters()["attestors"] == ()
+
+
+# --- expiry --------------------------------------------------------------------------------
+
+
+def test_expire_claimed_job_refunds_and_penalises_the_provider(
+    protocol: Any, market: Any, provider: Any, client: Any, accounts: Any, chain: Any, error: Any
+) -> None:
+    deadline = chain.time() + 100
+    job = claimed_job(protocol, client, provider, deadline=deadline)
+    with brownie.reverts(error("MarketDeadlineNotPassed", job, deadline)):
+        market.expireJob(job, {"from": accounts[7]})
+    chain.sleep(200)
+    stake_before = protocol.staking.providerInfo(provider)["stake"]
+    tx = market.expireJob(job, {"from": accounts[7]})  # anyone may
+    lock = 10 * ONE * COLLATERAL_BPS // 10_000
+    penalty = lock * 1_000 // 10_000
+    assert (tx.events["JobExpired"]["refund"], tx.events["JobExpired"]["penalty"]) == (
+        10 * ONE,
+        penalty,
+    )
+    assert market.credit(client) == 10 * ONE + penalty
+    assert protocol.staking.providerInfo(provider)["stake"] == stake_before - penalty
+    assert market.lockedStake(provider) == 0
+    with brownie.reverts(error("MarketInvalidJobState", job, EXPIRED)):
+        market.expireJob(job, {"from": accounts[7]})
+
+
+def test_expire_open_job_refunds_without_penalty(
+    protocol: Any, market: Any, client: Any, chain: Any
+) -> None:
+    job = protocol.post(client, bid=ONE, deadline=chain.time() + 100)
+    chain.sleep(200)
+    tx = market.expireJob(job, {"from": client})
+    assert tx.events["JobExpired"]["penalty"] == 0
+    assert market.credit(client) == 11 * ONE
+    assert list(market.queue(H100, 0, 10)[0]) == []
+
+
+# --- disputes ------------------------------------------------------------------------------
+
+
+def settled_job(protocol: Any, client: Any, provider: Any) -> int:
+    job = claimed_job(protocol, client, provider, bid=ONE)
+    protocol.settle(job, provider, gpu_millis=4_000_000)  # payment 5 CPT, refund 6
+    return job
+
+
+def test_client_wins_dispute_gets_payment_bond_and_slash(
+    protocol: Any, market: Any, provider: Any, client: Any, treasury: Any
+) -> None:
+    job = settled_job(protocol, client, provider)
+    tx = market.openDispute(job, {"from": client})
+    assert tx.events["DisputeOpened"]["bond"] == DISPUTE_BOND
+    assert market.dispute(job)["client"] == client
+    lock = 11 * ONE * COLLATERAL_BPS // 10_000
+    slashed = lock * 5_000 // 10_000
+    fee = 5 * ONE * FEE_BPS // 10_000
+    tx = market.resolveDispute(job, True, {"from": protocol.admin})
+    event = tx.events["DisputeResolved"]
+    assert (event["clientWins"], event["byDefault"], event["slashed"]) == (True, False, slashed)
+    assert market.credit(client) == 5 * ONE - fee + DISPUTE_BOND + slashed - slashed // 10
+    assert market.credit(treasury) == fee + slashed // 10
+    assert market.lockedStake(provider) == 0
+    assert market.job(job)["state"] == FINALIZED
+
+
+def test_provider_wins_dispute_takes_payment_and_the_bond(
+    protocol: Any, market: Any, provider: Any, client: Any, treasury: Any
+) -> None:
+    job = settled_job(protocol, client, provider)
+    market.openDispute(job, {"from": client})
+    market.resolveDispute(job, False, {"from": protocol.admin})
+    fee = 5 * ONE * FEE_BPS // 10_000
+    assert market.credit(provider) == 5 * ONE - fee + DISPUTE_BOND - DISPUTE_BOND // 10
+    assert market.credit(treasury) == fee + DISPUTE_BOND // 10
+
+
+def test_default_after_arbiter_timeout_lets_the_record_stand(
+    protocol: Any, market: Any, provider: Any, client: Any, accounts: Any, chain: Any, error: Any
+) -> None:
+    job = settled_job(protocol, client, provider)
+    tx = market.openDispute(job, {"from": client})
+    deadline = tx.timestamp + ARBITER_TIMEOUT
+    with brownie.reverts(error("MarketArbiterTimeoutNotPassed", job, deadline)):
+        market.finalizeDispute(job, {"from": accounts[7]})
+    chain.sleep(ARBITER_TIMEOUT + 1)
+    chain.mine()
+    with brownie.reverts(error("MarketArbiterTimeoutPassed", job, deadline)):
+        market.resolveDispute(job, True, {"from": protocol.admin})
+    tx = market.finalizeDispute(job, {"from": accounts[7]})
+    assert tx.events["DisputeResolved"]["byDefault"] is True
+    assert tx.events["DisputeResolved"]["clientWins"] is False
+
+
+def test_dispute_errors(
+    protocol: Any, market: Any, provider: Any, client: Any, client2: Any, accounts: Any, error: Any
+) -> None:
+    job = claimed_job(protocol, client, provider)
+    with brownie.reverts(error("MarketInvalidJobState", job, CLAIMED)):
+        market.openDispute(job, {"from": client})
+    protocol.settle(job, provider)
+    with brownie.reverts(error("MarketNotJobClient", job, client2)):
+        market.openDispute(job, {"from": client2})
+    with brownie.reverts(error("MarketInvalidJobState", job, SETTLED)):
+        market.resolveDispute(job, True, {"from": protocol.admin})
+    market.openDispute(job, {"from": client})
+    with brownie.reverts(error("AccessControlUnauthorizedAccount", accounts[7], ARBITER_ROLE)):
+        market.resolveDispute(job, True, {"from": accounts[7]})
+
+
+# --- withdrawals ---------------------------------------------------------------------------
+
+
+def test_withdraw_errors(
+    protocol: Any, market: Any, provider: Any, client: Any, client2: Any, error: Any
+) -> None:
+    with brownie.reverts(error("MarketNothingToWithdraw", client)):
+        market.withdraw([], {"from": client})
+    job = settled_job(protocol, client, provider)
+    with brownie.reverts(error("MarketNotWithdrawable", job, client2)):
+        market.withdraw([job], {"from": client2})
+    tx = market.withdraw([job], {"from": client})  # the refund, at once
+    assert tx.events["Withdrawn"]["amount"] == 6 * ONE
+    assert market.job(job)["refundWithdrawn"] is True
+    with brownie.reverts(error("MarketNotWithdrawable", job, client)):
+        market.withdraw([job], {"from": client})
+    window_end = market.job(job)["settledAt"] + DISPUTE_WINDOW
+    with brownie.reverts(error("MarketDisputeWindowOpen", job, window_end)):
+        market.withdraw([job], {"from": provider})
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+def test_parameter_setters_emit_and_check_bounds(
+    market: Any, protocol: Any, accounts: Any, error: Any
+) -> None:
+    admin = protocol.admin
+    for setter, value, name in (
+        (market.setFeeBps, 250, "feeBps"),
+        (market.setDisputeBond, 7 * ONE, "disputeBond"),
+        (market.setDisputeSlashBps, 9_000, "disputeSlashBps"),
+        (market.setExpirePenaltyBps, 2_000, "expirePenaltyBps"),
+        (market.setTreasuryShareBps, 3_000, "treasuryShareBps"),
+    ):
+        tx = setter(value, {"from": admin})
+        assert tx.events["ParameterUpdated"]["value"] == value
+        assert market.parameters()[name] == value
+    padded = lambda name: name.encode().ljust(32, b"\0")  # noqa: E731
+    for setter, value, name in (
+        (market.setFeeBps, 1_001, "feeBps"),
+        (market.setDisputeSlashBps, 10_001, "disputeSlashBps"),
+        (market.setExpirePenaltyBps, 10_001, "expirePenaltyBps"),
+        (market.setTreasuryShareBps, 0, "treasuryShareBps"),
+        (market.setTreasuryShareBps, 5_001, "treasuryShareBps"),
+        (market.setDisputeBond, 2**96, "disputeBond"),
+    ):
+        with brownie.reverts(error("MarketInvalidParameter", padded(name), value)):
+            setter(value, {"from": admin})
+    with brownie.reverts(error("AccessControlUnauthorizedAccount", accounts[7], PARAMS_ROLE)):
+        market.setFeeBps(1, {"from": accounts[7]})
+    with brownie.reverts(error("MarketZeroAddress")):
+        market.setTreasury(ZERO_ADDRESS, {"from": admin})
+    assert (
+        market.setTreasury(accounts[8], {"from": admin}).events["TreasuryUpdated"]["treasury"]
+        == accounts[8]
+    )
+
+
+def test_pause_stops_posting_and_claiming_only(
+    protocol: Any, market: Any, provider: Any, client: Any, accounts: Any, error: Any
+) -> None:
+    job = settled_job(protocol, client, provider)
+    open_job = protocol.post(client)
+    with brownie.reverts(error("AccessControlUnauthorizedAccount", accounts[7], PAUSER_ROLE)):
+        market.pause({"from": accounts[7]})
+    market.pause({"from": protocol.admin})
+    with brownie.reverts(error("EnforcedPause")):
+        market.postJob(protocol.request(), 0, {"from": client})
+    with brownie.reverts(error("EnforcedPause")):
+        market.claimNext({"from": provider})
+    with brownie.reverts(error("EnforcedPause")):
+        market.raiseBid(open_job, ONE, 0, {"from": client})
+    market.withdraw([job], {"from": client})  # withdrawals go on
+    market.cancelJob(open_job, {"from": client})  # and so does getting escrow back
+    market.unpause({"from": protocol.admin})
+    protocol.post(client)
+
+
+def test_sync_provider_is_for_staking_only(market: Any, accounts: Any, error: Any) -> None:
+    with brownie.reverts(error("MarketOnlyStaking", accounts[7])):
+        market.syncProvider(1, accounts[7], accounts[7], {"from": accounts[7]})
+
+
+def test_day_constant_is_a_day() -> None:
+    assert DAY == 24 * 3600
