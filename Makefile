@@ -18,12 +18,13 @@ export PATH := $(ANVIL_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
 CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 CHAIN ?= anvil
 
-.PHONY: help setup build demo test test-python test-contracts lint fmt bench clean
+.PHONY: help setup build demo test test-python test-contracts lint slither fmt bench bench-gas clean
 
 help:
 	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
 	@echo "make test    run every test: lint, pytest and brownie (sets itself up)"
-	@echo "make lint    ruff and mypy"
+	@echo "make lint    ruff, mypy and slither"
+	@echo "make bench   benchmarks into bench/results/ (gas, ...)"
 	@echo "make build   compile contracts/ into the SDK's artifacts"
 	@echo "make clean   remove environments, node_modules and build output"
 
@@ -73,14 +74,31 @@ test-python: $(VENV)/.stamp node_modules/.stamp
 test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
 	$(BROWNIE_VENV)/bin/brownie test tests/contracts --confcutdir tests/contracts -W ignore::FutureWarning
 
-lint: $(VENV)/.stamp
+lint: $(VENV)/.stamp slither
 	$(VENV)/bin/ruff check sdk oracle scripts tests bench
 	$(VENV)/bin/ruff format --check sdk oracle scripts tests bench
 	$(VENV)/bin/mypy
 
+# Slither cannot drive solc-js itself: we compile, write a Hardhat-format build-info and let
+# it read that. Medium and high findings fail the build; each one accepted in the code says
+# why next to a `slither-disable` comment.
+slither: $(VENV)/.stamp node_modules/.stamp
+	$(PY) scripts/build_contracts.py --build-info build/slither
+	cd build/slither && ../../$(VENV)/bin/slither . --hardhat-ignore-compile \
+		--filter-paths node_modules --exclude-informational --exclude-low \
+		--exclude-optimization --fail-medium 2>&1 | grep -v -e "^npm " -e "hardhat"; \
+		exit $${PIPESTATUS[0]}
+
 fmt: $(VENV)/.stamp
 	$(VENV)/bin/ruff format sdk oracle scripts tests bench
 	$(VENV)/bin/ruff check --fix sdk oracle scripts tests bench
+
+# --- benchmarks (never asserted by tests; figures go to bench/results/) -------------------
+
+bench: bench-gas
+
+bench-gas: setup build
+	$(PY) bench/gas.py
 
 clean:
 	rm -rf $(VENV) $(BROWNIE_VENV) node_modules .solcx build reports demo-output \

@@ -8,6 +8,8 @@ Usage:
     python scripts/build_contracts.py            # compile if the inputs changed
     python scripts/build_contracts.py --force    # compile even if they did not
     python scripts/build_contracts.py --check    # compile to memory, fail if shipped differ
+    python scripts/build_contracts.py --build-info build/slither
+        # compile with ASTs and write a Hardhat-format build-info there, for slither
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ class BuildError(Exception):
     """The compiler reported errors, or the shipped artifacts are stale."""
 
 
-def source_files() -> list[Path]:
+def source_files(include_tests: bool = False) -> list[Path]:
     return sorted(
         p
         for p in CONTRACTS_DIR.rglob("*.sol")
-        if p.relative_to(CONTRACTS_DIR).parts[0] not in EXCLUDED_DIRS
+        if include_tests or p.relative_to(CONTRACTS_DIR).parts[0] not in EXCLUDED_DIRS
     )
 
 
@@ -148,6 +150,39 @@ def render(std_input: dict[str, Any] | None = None) -> dict[str, str]:
     return artifacts_from(compile_sources(std_input), std_input)
 
 
+def write_build_info(folder: Path) -> Path:
+    """Compile with ASTs and write `folder`/artifacts/build-info/<id>.json the way Hardhat
+    does, next to an empty hardhat.config.js, so that slither (through crytic-compile's
+    Hardhat support, `--hardhat-ignore-compile`) can analyse a solc-js build."""
+    std_input = standard_input(source_files(include_tests=False))
+    std_input["settings"] = {
+        **SETTINGS,
+        "outputSelection": {"*": {"": ["ast"], "*": ["abi", "evm.bytecode", "evm.deployedBytecode"]}},
+    }
+    output = compile_sources(std_input)
+    version = _package_version("solc")
+    info = {
+        "_format": "hh-sol-build-info-1",
+        "id": input_hash(std_input)[:32],
+        "solcVersion": version,
+        "solcLongVersion": version,
+        "input": std_input,
+        "output": output,
+    }
+    target = folder / "artifacts" / "build-info" / f"{info['id']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob("*.json"):
+        stale.unlink()
+    target.write_text(json.dumps(info))
+    (folder / "hardhat.config.js").write_text("module.exports = {};\n")
+    # crytic-compile looks the sources up from the folder it analyses.
+    for name in ("contracts", "node_modules"):
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    return target
+
+
 def check(out_dir: Path = ARTIFACTS_DIR, fresh: dict[str, str] | None = None) -> list[str]:
     """Names of artifact files that differ from a fresh compile (empty when in sync).
 
@@ -163,9 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="compile even if up to date")
     parser.add_argument("--check", action="store_true", help="fail if shipped artifacts are stale")
+    parser.add_argument("--build-info", type=Path, help="write a Hardhat build-info for slither")
     args = parser.parse_args(argv)
     try:
-        if args.check:
+        if args.build_info:
+            print(f"wrote {write_build_info(args.build_info)}")
+        elif args.check:
             stale = check()
             if stale:
                 print(f"stale artifacts: {', '.join(stale)}; run `make build`", file=sys.stderr)

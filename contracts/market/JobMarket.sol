@@ -114,7 +114,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         uint256 bid = _toUnits(request.bid, PackedJob.MAX_AMOUNT);
         _toUnits(escrow, PackedJob.MAX_AMOUNT);
         uint256 price = _toUnits(request.pricePerGpuSecond, PackedJob.MAX_PRICE);
-        uint24 designated;
+        uint24 designated = 0;
         if (request.provider != address(0)) {
             designated = _indexOf[request.provider];
             if (designated == 0) revert MarketProviderNotRegistered(request.provider);
@@ -172,7 +172,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc IJobMarket
-    function cancelJob(uint256 jobId) external {
+    function cancelJob(uint256 jobId) external nonReentrant {
         PackedJob.Core memory core = _openJobOfClient(jobId);
         _dequeue(jobId);
         core.state = JobState.Cancelled;
@@ -207,7 +207,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         if (_terms[jobId].gpuClass != who.gpuClass || !_eligible(jobId, who)) {
             revert MarketProviderNotEligible(jobId, msg.sender);
         }
-        uint256 skipped;
+        uint256 skipped = 0;
         for (uint256 ahead = _queueHead(who.gpuClass); ahead != jobId; ahead = _queueNext(ahead)) {
             if (_eligible(ahead, who)) revert MarketHigherBidEligible(jobId, ahead);
             if (++skipped > MAX_SKIP) revert MarketSkipLimitReached(jobId, skipped);
@@ -218,7 +218,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
     /// @inheritdoc IJobMarket
     function claimNext() external whenNotPaused returns (uint256 jobId) {
         Claimant memory who = _claimant();
-        uint256 skipped;
+        uint256 skipped = 0;
         for (jobId = _queueHead(who.gpuClass); jobId != 0; jobId = _queueNext(jobId)) {
             if (_eligible(jobId, who)) break;
             if (++skipped > MAX_SKIP) revert MarketSkipLimitReached(jobId, skipped);
@@ -355,7 +355,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         if (recovered != signer || signer == address(0)) revert MarketInvalidSigner(recovered, signer);
         uint256 count = attestorSignatures.length;
         if (count < _attestorThreshold) revert MarketAttestorThresholdNotMet(count, _attestorThreshold);
-        address previous;
+        address previous = address(0);
         for (uint256 i; i < count; ++i) {
             address attestor = ECDSA.recover(digest, attestorSignatures[i]);
             if (!_isAttestor[attestor]) revert MarketUnknownAttestor(attestor);
@@ -378,8 +378,8 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         core.state = JobState.Expired;
         _core[jobId] = PackedJob.pack(core);
 
-        address account;
-        uint256 lock;
+        address account = address(0);
+        uint256 lock = 0;
         if (state == JobState.Open) {
             _dequeue(jobId);
         } else {
@@ -390,6 +390,10 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         _credits[client] += escrow;
         uint256 penalty = lock * _expirePenaltyBps / BPS;
         if (penalty != 0) {
+            // The client is credited what staking actually slashed, so the write follows the
+            // call. Safe: STAKING is immutable protocol code whose slash() only moves tokens
+            // (CPT has no transfer hooks) and never calls back; this function is nonReentrant.
+            // slither-disable-next-line reentrancy-no-eth
             penalty = STAKING.slash(account, penalty, address(this));
             _credits[client] += penalty;
         }
@@ -450,7 +454,7 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         uint256 lock = _lockFor(core.amountB, 0);
         _locked[account] -= lock;
 
-        uint256 slashed;
+        uint256 slashed = 0;
         uint256 toTreasury;
         uint256 fee = payment * core.feeBps / BPS;
         if (clientWins) {
@@ -476,12 +480,12 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         amount = _credits[msg.sender];
         if (amount != 0) _credits[msg.sender] = 0;
         uint24 myIndex = _indexOf[msg.sender];
-        uint256 unlock;
-        uint256 fees;
+        uint256 unlock = 0;
+        uint256 fees = 0;
         for (uint256 i; i < jobIds.length; ++i) {
             uint256 jobId = jobIds[i];
             PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
-            bool paid;
+            bool paid = false;
             if (core.state == JobState.Settled && core.provider == myIndex && myIndex != 0) {
                 uint256 windowEnd = uint256(core.time) + DISPUTE_WINDOW;
                 if (block.timestamp < windowEnd) revert MarketDisputeWindowOpen(jobId, windowEnd);

@@ -70,7 +70,7 @@ abstract contract JobQueue is IJobMarket {
     {
         uint256 cursor = start == 0 ? _heads[gpuClass] : _nodes[start].next;
         if (start != 0 && _nodes[start].gpuClass != gpuClass) cursor = 0;
-        uint256 count;
+        uint256 count = 0;
         for (uint256 id = cursor; id != 0 && count < limit; id = _nodes[id].next) {
             ++count;
         }

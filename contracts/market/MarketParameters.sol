@@ -96,7 +96,8 @@ abstract contract MarketParameters is IJobMarket, AccessControl, Pausable {
     /// @inheritdoc IJobMarket
     function setAttestors(address[] calldata attestors, uint256 threshold) external onlyRole(PARAMS_ROLE) {
         if (threshold > attestors.length) revert MarketInvalidParameter("attestorThreshold", threshold);
-        for (uint256 i; i < _attestors.length; ++i) {
+        uint256 previousCount = _attestors.length;
+        for (uint256 i; i < previousCount; ++i) {
             delete _isAttestor[_attestors[i]];
         }
         delete _attestors;
