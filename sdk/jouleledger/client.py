@@ -14,11 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
+from eth_typing import ABIFunction, ChecksumAddress
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -327,17 +330,27 @@ class JouleLedger:
         self._ensure_allowance(self.deployment.market, sum(r.escrow for r in requests))
         queues: dict[bytes, list[tuple[JobId, Wei]]] = {}
         next_id = self.job_count() + 1
+        now = self._now()
         calls = []
         for offset, request in enumerate(requests):
             job_id = JobId(next_id + offset)
-            queue = queues.setdefault(request.class_id, self.queue(request.class_id))
+            if request.class_id not in queues:
+                queues[request.class_id] = self.queue(request.class_id)
+            queue = queues[request.class_id]
             hint = _hint_in(queue, job_id, request.bid)
             position = next((i for i, (qid, _) in enumerate(queue) if qid == hint), -1) + 1
             queue.insert(position, (job_id, Wei(request.bid)))
-            calls.append(self.market.functions.postJob(self._request_args(request), hint))
+            data = self.calldata("postJob", self._request_args(request, now), hint)
+            calls.append({"to": self.deployment.market, "data": data})
         return self.sender.send_many(calls)
 
-    def _request_args(self, request: JobRequest) -> tuple[Any, ...]:
+    def calldata(self, function: str, *args: Any) -> str:
+        """ABI-encoded call of market `function`: fast, for the bulk paths (web3's contract
+        functions re-resolve the ABI on every call, about 8 ms each)."""
+        selector, types = _market_function(function)
+        return "0x" + (selector + abi_encode(types, args)).hex()
+
+    def _request_args(self, request: JobRequest, now: int | None = None) -> tuple[Any, ...]:
         for name in ("price_per_gpu_second", "max_payment", "bid"):
             value = getattr(request, name)
             if value < 0 or value % NANO:
@@ -525,6 +538,19 @@ class JouleLedger:
         )
 
 
+@cache
+def _market_function(name: str) -> tuple[bytes, tuple[str, ...]]:
+    entries = [
+        e
+        for e in load_artifact("JobMarket").abi
+        if e.get("type") == "function" and e["name"] == name
+    ]
+    if len(entries) != 1:
+        raise ValueError(f"the market has {len(entries)} functions named {name!r}")
+    entry = cast(ABIFunction, entries[0])
+    return function_abi_to_4byte_selector(entry), tuple(get_abi_input_types(entry))
+
+
 def _class_id(gpu_class: str | bytes) -> bytes:
     if isinstance(gpu_class, bytes):
         if len(gpu_class) != 4:
@@ -542,4 +568,3 @@ def _hint_in(queue: Sequence[tuple[int, int]], job_id: int, bid: int) -> int:
         else:
             break
     return after
-

@@ -1,0 +1,103 @@
+"""End-to-end throughput on anvil: `make bench-e2e` -> bench/results/e2e.json.
+
+`settled_jobs_per_s` counts jobs that were posted, claimed, run with a trivial workload,
+attested and batch-settled, divided by the wall time of all of it (chain start and
+deployment excluded). Jobs go through the SDK's bulk path (pre-signed transactions in
+JSON-RPC batches), claims likewise, and settlement in batches of `BATCH` records under one
+signature each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from eth_account import Account
+from web3.logs import DISCARD
+
+from jouleledger import start_devnet
+from jouleledger.client import JobRequest, JouleLedger
+from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.records import MeterKind, UsageRecord, batch_digest
+from jouleledger.units import parse_amount
+
+RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
+JOBS = 1024
+BATCH = 128
+CLASS = "nvidia-h100"
+
+
+def measure(jobs: int = JOBS, batch: int = BATCH) -> dict[str, float]:
+    with start_devnet("anvil", accounts=4) as net:
+        admin_acct, provider_acct, client_acct = net.accounts[:3]
+        deployment = deploy_protocol(net.w3, admin_acct, ProtocolConfig(fee_bps=100))
+        admin = JouleLedger(net.w3, deployment, admin_acct)
+        provider = admin.as_account(provider_acct)
+        client = admin.as_account(client_acct)
+        oracle = Account.create()
+        admin.transfer(provider_acct.address, parse_amount("1000000"))
+        admin.transfer(client_acct.address, parse_amount("1000000"))
+        provider.stake(parse_amount("1000000"))
+        provider.register_provider(oracle.address, CLASS, parse_amount("0.001"), "http://bench")
+        request = JobRequest(CLASS, parse_amount("0.001"), parse_amount("1"))
+
+        started = time.perf_counter()
+        posted = client.post_jobs([request] * jobs)
+        failed = [r for r in posted if not r.ok]
+        if failed:
+            raise RuntimeError(f"{len(failed)} posts failed, first: {failed[0].error}")
+        claim = {"to": deployment.market, "data": provider.calldata("claimNext")}
+        claims = provider.sender.send_many([claim] * jobs, gas=400_000)
+        claimed = [
+            e["args"]["jobId"]
+            for r in claims
+            if r.ok and r.receipt is not None
+            for e in provider.market.events.JobClaimed().process_receipt(r.receipt, errors=DISCARD)
+        ]
+        if len(claimed) != jobs:
+            raise RuntimeError(f"only {len(claimed)} of {jobs} claims went through")
+        settled = 0
+        for start in range(0, jobs, batch):
+            now = int(net.w3.eth.get_block("latest")["timestamp"])
+            records = [
+                UsageRecord(
+                    job_id=job_id,
+                    provider=provider_acct.address,
+                    gpu_millis=1_000,  # the trivial workload: one GPU-second, simulated
+                    energy_mj=300_000,
+                    ai_tokens=1_000,
+                    result_hash=job_id.to_bytes(32, "big"),
+                    start_time=now - 1,
+                    end_time=now,
+                    meter_kind=MeterKind.SIMULATED,
+                    gpu_id_hash=b"\x01" * 32,
+                )
+                for job_id in claimed[start : start + batch]
+            ]
+            digest = batch_digest(provider.domain, records)
+            signature = bytes(Account.unsafe_sign_hash(digest, oracle.key).signature)
+            receipt = provider.settle_batch(records, signature)
+            settled += len(
+                provider.market.events.JobSettled().process_receipt(receipt, errors=DISCARD)
+            )
+        elapsed = time.perf_counter() - started
+        return {
+            "jobs": jobs,
+            "batch_size": batch,
+            "seconds": round(elapsed, 3),
+            "settled_jobs_per_s": round(settled / elapsed, 1),
+        }
+
+
+def main() -> int:
+    result = measure()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""SDK posting throughput on anvil: `make bench-sdk` -> bench/results/sdk.json.
+
+`post_jobs_per_s`: `JouleLedger.post_jobs` (one approval, then pre-signed transactions sent
+in JSON-RPC batches, receipts fetched in batches). `naive_post_jobs_per_s`: what most
+scripts do, web3's `transact()` and a receipt per job, measured in the same run on the
+same chain (anvil's unlocked dev account signs, so the naive path does not even sign).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from jouleledger import start_devnet
+from jouleledger.client import JobRequest, JouleLedger
+from jouleledger.deployment import deploy_protocol
+from jouleledger.units import parse_amount
+
+RESULTS = Path(__file__).resolve().parent / "results" / "sdk.json"
+BULK_JOBS = 2000
+NAIVE_JOBS = 200
+CLASS = "nvidia-h100"
+
+
+def measure(bulk_jobs: int = BULK_JOBS, naive_jobs: int = NAIVE_JOBS) -> dict[str, float]:
+    with start_devnet("anvil", accounts=3) as net:
+        admin_acct, client_acct, naive_acct = net.accounts[:3]
+        deployment = deploy_protocol(net.w3, admin_acct)
+        admin = JouleLedger(net.w3, deployment, admin_acct)
+        admin.transfer(client_acct.address, parse_amount("10000000"))
+        admin.transfer(naive_acct.address, parse_amount("10000000"))
+        client = admin.as_account(client_acct)
+        naive_client = admin.as_account(naive_acct)
+        request = JobRequest(CLASS, parse_amount("0.001"), parse_amount("1"))
+        deadline = int(net.w3.eth.get_block("latest")["timestamp"]) + 86_400
+
+        # Naive: transact() + wait_for_transaction_receipt, one job at a time, each at the
+        # tail, from its own account (so the bulk account's nonces stay its own).
+        naive_client.approve(deployment.market, 2**256 - 1)
+        market = client.market
+        args = (b"\0" * 32, request.class_id, request.price_per_gpu_second,
+                request.max_payment, 0, deadline, "0x" + "00" * 20)  # fmt: skip
+        last = 0
+        started = time.perf_counter()
+        for _ in range(naive_jobs):
+            tx_hash = market.functions.postJob(args, last).transact({"from": naive_acct.address})
+            net.w3.eth.wait_for_transaction_receipt(tx_hash)
+            last = market.functions.jobCount().call()
+        naive = naive_jobs / (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        results = client.post_jobs([request] * bulk_jobs)
+        bulk_elapsed = time.perf_counter() - started
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise RuntimeError(f"{len(failed)} bulk posts failed, first: {failed[0].error}")
+        bulk = bulk_jobs / bulk_elapsed
+        return {
+            "post_jobs_per_s": round(bulk, 1),
+            "naive_post_jobs_per_s": round(naive, 1),
+            "ratio": round(bulk / naive, 1),
+            "bulk_jobs": bulk_jobs,
+            "naive_jobs": naive_jobs,
+        }
+
+
+def main() -> int:
+    result = measure()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
