@@ -14,14 +14,15 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
 from jouleledger import start_devnet
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.gpu import gpu_class_id
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
 from jouleledger.tx import send
 from jouleledger.units import parse_amount
-from web3 import Web3
-from web3.contract import Contract
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 H100 = gpu_class_id("nvidia-h100")

@@ -157,7 +157,9 @@ def write_build_info(folder: Path) -> Path:
     std_input = standard_input(source_files(include_tests=False))
     std_input["settings"] = {
         **SETTINGS,
-        "outputSelection": {"*": {"": ["ast"], "*": ["abi", "evm.bytecode", "evm.deployedBytecode"]}},
+        "outputSelection": {
+            "*": {"": ["ast"], "*": ["abi", "evm.bytecode", "evm.deployedBytecode"]},
+        },
     }
     output = compile_sources(std_input)
     version = _package_version("solc")

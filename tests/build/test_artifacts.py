@@ -8,6 +8,7 @@ from pathlib import Path
 
 import build_contracts
 import pytest
+
 from jouleledger import ArtifactError, available_artifacts, load_artifact
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,8 @@ def test_check_reports_an_artifact_that_differs(tmp_path: Path, fresh: dict[str,
     data["bytecode"] = data["bytecode"][:-2] + "00"
     token.write_text(json.dumps(data))
     (tmp_path / "Leftover.json").write_text("{}")
-    assert build_contracts.check(tmp_path, fresh=fresh) == ["ComputePowerToken.json", "Leftover.json"]
+    stale = build_contracts.check(tmp_path, fresh=fresh)
+    assert stale == ["ComputePowerToken.json", "Leftover.json"]
 
 
 def test_build_skips_when_the_inputs_match_the_manifest(tmp_path: Path) -> None:

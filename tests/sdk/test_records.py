@@ -9,6 +9,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from web3 import Web3
+
 from jouleledger import Devnet, load_artifact
 from jouleledger.deployment import Deployment, deploy_protocol
 from jouleledger.records import (
@@ -19,7 +21,6 @@ from jouleledger.records import (
     batch_digest,
     record_digest,
 )
-from web3 import Web3
 
 DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
