@@ -18,7 +18,8 @@ export PATH := $(ANVIL_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
 CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 CHAIN ?= anvil
 
-.PHONY: help setup build demo test test-python test-contracts lint slither fmt bench bench-gas clean
+.PHONY: help setup build demo test test-python test-contracts lint slither fmt bench bench-gas \
+	bench-sdk bench-oracle bench-e2e clean
 
 help:
 	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
@@ -95,10 +96,20 @@ fmt: $(VENV)/.stamp
 
 # --- benchmarks (never asserted by tests; figures go to bench/results/) -------------------
 
-bench: bench-gas
+bench: bench-gas bench-sdk bench-oracle bench-e2e
+	$(PY) bench/summary.py
 
 bench-gas: setup build
 	$(PY) bench/gas.py
+
+bench-sdk: setup build
+	$(PY) bench/sdk.py
+
+bench-oracle: setup build
+	$(PY) bench/oracle.py
+
+bench-e2e: setup build
+	$(PY) bench/e2e.py
 
 clean:
 	rm -rf $(VENV) $(BROWNIE_VENV) node_modules .solcx build reports demo-output \
