@@ -2,9 +2,32 @@
 
 from .artifacts import Artifact, available_artifacts, load_artifact
 from .devnet import ChainKind, Devnet, dev_accounts, start_devnet
-from .errors import ArtifactError, DevnetError, JouleLedgerError, TransactionFailed
+from .errors import (
+    ArtifactError,
+    ContractRevert,
+    DevnetError,
+    InsufficientFunds,
+    JouleLedgerError,
+    NodeUnreachable,
+    Panic,
+    ReceiptTimeout,
+    RevertReason,
+    RpcError,
+    RpcTimeout,
+    RpcUnavailable,
+    TransactionFailed,
+    TransactionRejected,
+    UnknownErrorName,
+    UnknownRevert,
+    WrongChain,
+    contract_errors,
+    decode_revert,
+    error_class,
+)
+from .nonce import NonceManager
 from .permit import PermitSignature, sign_permit
-from .tx import deploy, send
+from .rpc import RetryPolicy, connect
+from .tx import FeeQuote, Sender, TxResult, deploy, send
 
 __version__ = "0.1.0"
 
@@ -12,14 +35,36 @@ __all__ = [
     "Artifact",
     "ArtifactError",
     "ChainKind",
+    "ContractRevert",
     "Devnet",
     "DevnetError",
+    "FeeQuote",
+    "InsufficientFunds",
     "JouleLedgerError",
+    "NodeUnreachable",
+    "NonceManager",
+    "Panic",
     "PermitSignature",
+    "ReceiptTimeout",
+    "RetryPolicy",
+    "RevertReason",
+    "RpcError",
+    "RpcTimeout",
+    "RpcUnavailable",
+    "Sender",
     "TransactionFailed",
+    "TransactionRejected",
+    "TxResult",
+    "UnknownErrorName",
+    "UnknownRevert",
+    "WrongChain",
     "available_artifacts",
+    "connect",
+    "contract_errors",
+    "decode_revert",
     "deploy",
     "dev_accounts",
+    "error_class",
     "load_artifact",
     "send",
     "sign_permit",

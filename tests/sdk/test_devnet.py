@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from jouleledger import (
     Devnet,
     DevnetError,
@@ -20,7 +21,6 @@ from jouleledger import (
     sign_permit,
     start_devnet,
 )
-
 from tests.conftest import ROOT
 
 ONE = 10**18

@@ -1,0 +1,41 @@
+"""Fixtures for the SDK tests: a token and a contract that reverts with any data, per chain."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from jouleledger import Devnet, load_artifact
+from jouleledger.tx import Sender
+
+ONE = 10**18
+SUPPLY = 10**9 * ONE
+
+# Runtime code CALLDATASIZE RETURNDATASIZE RETURNDATASIZE CALLDATACOPY CALLDATASIZE
+# RETURNDATASIZE REVERT: reverts with exactly its calldata. Init code copies it and returns it.
+ECHO_REVERT_RUNTIME = "363d3d37363dfd"
+ECHO_REVERT_INIT = "0x6007600c60003960076000f3" + ECHO_REVERT_RUNTIME
+
+
+def fresh_address() -> ChecksumAddress:
+    """An address nobody has used, so balances in a test start at zero."""
+    return Web3.to_checksum_address("0x" + secrets.token_hex(20))
+
+
+@pytest.fixture(scope="module")
+def token(devnet: Devnet) -> Contract:
+    """ComputePowerToken deployed by accounts[0], which holds the whole supply."""
+    return Sender(devnet.w3, devnet.accounts[0]).deploy(load_artifact("ComputePowerToken"), SUPPLY)
+
+
+@pytest.fixture(scope="module")
+def echo_revert(devnet: Devnet) -> ChecksumAddress:
+    """A contract that reverts with whatever calldata it gets."""
+    receipt = Sender(devnet.w3, devnet.accounts[0]).send({"data": ECHO_REVERT_INIT}, gas=100_000)
+    address = receipt["contractAddress"]
+    assert address is not None
+    return address
