@@ -460,9 +460,10 @@ class JouleLedger:
         raw = self.market.functions.job(job_id).call()
         state = JobState(raw[0])
         if state is JobState.NONE:
+            count = self.job_count()
+            known = f"it has jobs 1 to {count}" if count else "it has no jobs yet"
             raise UnknownJob(
-                f"job {job_id} does not exist on market {self.deployment.market} "
-                f"(it has jobs 1 to {self.job_count()})"
+                f"job {job_id} does not exist on market {self.deployment.market} ({known})"
             )
         (_, client, provider, gpu_class, price, max_payment, bid, payment, refund,
          refund_withdrawn, deadline, settled_at, fee_bps) = raw  # fmt: skip
