@@ -328,6 +328,85 @@ HINTS: Final[dict[str, str]] = {
     "ReentrancyGuardReentrantCall": "a call re-entered a protected function",
     "SafeERC20FailedOperation": "the token {token} refused the transfer: check balance and "
     "allowance",
+    # JobMarket (states: 1 Open, 2 Claimed, 3 Settled, 4 Disputed, 5 Finalized, 6 Expired,
+    # 7 Cancelled)
+    "MarketInvalidJobState": "job {jobId} is in state {state} (1 Open, 2 Claimed, 3 Settled, "
+    "4 Disputed, 5 Finalized, 6 Expired, 7 Cancelled), where this is not allowed: check "
+    "`jl job show {jobId}`",
+    "MarketNotJobClient": "only the client that posted job {jobId} may do this, not {caller}",
+    "MarketInvalidDeadline": "the deadline {deadline} is not after the chain's time {nowTime}: "
+    "give a later deadline",
+    "MarketInvalidGpuClass": "the GPU class is empty: name one, e.g. nvidia-h100",
+    "MarketZeroPayment": "a job needs a max payment above zero",
+    "MarketAmountTooLarge": "{amount} is above the market's limit {max}",
+    "MarketAmountNotAligned": "{amount} wei is not a whole nano-CPT (multiple of {unit} wei): "
+    "use at most 9 decimals of CPT",
+    "MarketOnlyStaking": "only the staking contract may call this, not {caller}",
+    "MarketInvalidQueueHint": "the queue moved while job {jobId} was being placed after {hint}: "
+    "recompute the hint and send again (the SDK does this by itself)",
+    "MarketBidNotHigher": "job {jobId}'s bid is already {bid}; a new bid must be higher than "
+    "that, got {newBid}",
+    "MarketProviderNotRegistered": "{provider} is not a registered provider: stake and "
+    "register first (`jl provider register`)",
+    "MarketProviderNotEligible": "{provider} cannot take job {jobId}: another GPU class, a "
+    "price below its ask, designated to someone else, or past its deadline",
+    "MarketHigherBidEligible": "job {higherJobId} is ahead of job {jobId} and this provider "
+    "could take it: claim in priority order (claimNext)",
+    "MarketNoEligibleJob": "no open job of class {gpuClass} that {provider} can take right now",
+    "MarketSkipLimitReached": "more than 32 jobs this provider cannot take are ahead of job "
+    "{jobId}: lower the ask price or wait for them to be taken or expire",
+    "MarketInsufficientStake": "{provider} has {stake} staked but taking this job needs "
+    "{needed} (minimum stake plus the locks of its jobs): stake more",
+    "MarketDeadlinePassed": "job {jobId}'s deadline {deadline} has passed: it can only be "
+    "expired now",
+    "MarketDeadlineNotPassed": "job {jobId} is not past its deadline {deadline} yet",
+    "MarketWrongProvider": "the record for job {jobId} names {recordProvider}, but the job "
+    "belongs to {jobProvider}",
+    "MarketInvalidSigner": "the record's signature recovers to {recovered}, not the "
+    "provider's oracle signer {expected}: sign with the bound key, for this market and "
+    "chain, over this exact record",
+    "MarketInvalidUsage": "the usage record of job {jobId} is not plausible (zero energy, "
+    "start after end, or end in the future)",
+    "MarketEmptyBatch": "a batch needs at least one record",
+    "MarketUnknownAttestor": "{signer} is not one of the market's attestors",
+    "MarketDuplicateAttestor": "{signer} signed twice: each attestor counts once",
+    "MarketAttestorsUnsorted": "attestor signatures must be sorted by signer address "
+    "({previous} came before {next})",
+    "MarketAttestorThresholdNotMet": "{signatures} attestor signatures given, the market "
+    "needs {threshold}",
+    "MarketDisputeWindowClosed": "the dispute window of job {jobId} closed at {windowEnd}",
+    "MarketDisputeWindowOpen": "job {jobId}'s payment is held until its dispute window "
+    "closes at {windowEnd}: withdraw after that",
+    "MarketArbiterTimeoutPassed": "the arbiter's time for job {jobId} ended at "
+    "{arbiterDeadline}: anyone can now finalize the dispute (the record stands)",
+    "MarketArbiterTimeoutNotPassed": "the arbiter may still decide job {jobId} until "
+    "{arbiterDeadline}",
+    "MarketNothingToWithdraw": "{account} has nothing to withdraw right now",
+    "MarketNotWithdrawable": "{caller} has nothing to take from job {jobId} now (not its "
+    "client with a refund, nor its provider after the window)",
+    "MarketUnbondingTooShort": "the staking unbonding delay {unbondingDelay} must be at "
+    "least {needed} (dispute window + arbiter timeout + 1)",
+    "MarketInvalidParameter": "{value} is out of range for this parameter",
+    "MarketZeroAddress": "an address must not be zero",
+    # ProviderStaking
+    "StakingZeroAmount": "the amount must be above zero",
+    "StakingInsufficientStake": "{provider} has {stake} staked, {needed} is needed: stake "
+    "more first",
+    "StakingInsufficientUnlockedStake": "{provider} can unbond at most {unlocked} now (the "
+    "rest backs its jobs), asked for {requested}",
+    "StakingNotRegistered": "{provider} is not a registered provider: register first",
+    "StakingAlreadyRegistered": "{provider} is already registered: use updateProvider",
+    "StakingInvalidSigner": "the oracle signer must be a non-zero address",
+    "StakingSignerInUse": "the oracle signer {signer} is already bound to {provider}: use "
+    "another key",
+    "StakingInvalidGpuClass": "the GPU class is empty: name one, e.g. nvidia-h100",
+    "StakingNothingUnbonding": "{provider} has nothing in unbonding: request it first "
+    "(`jl unstake`)",
+    "StakingUnbondingNotReady": "{provider}'s unbonding becomes withdrawable at {readyAt}",
+    "StakingMarketAlreadySet": "the market is already set to {market}",
+    "StakingMarketNotSet": "the staking contract has no market yet: an admin must call setMarket",
+    "StakingOnlyMarket": "only the market may slash, not {caller}",
+    "StakingZeroAddress": "an address must not be zero",
 }
 
 GENERIC_HINT: Final = "see the NatSpec of {signature} in contracts/interfaces for when it is raised"

@@ -386,3 +386,25 @@ def test_errors_that_are_not_reverts_are_not_decoded() -> None:
 
     assert revert_data_from_exception(nonce_error) is None
     assert revert_from_exception(RuntimeError("boom")) is None
+
+
+def test_every_protocol_error_has_a_hint_whose_fields_exist() -> None:
+    """Each Market*/Staking* custom error gets a specific hint, and the hint only names
+    arguments the error really has (a typo would raise KeyError at revert time)."""
+    from jouleledger.artifacts import available_artifacts, load_artifact
+    from jouleledger.errors import HINTS
+
+    seen = set()
+    for name in available_artifacts():
+        for entry in load_artifact(name).abi:
+            if entry.get("type") != "error":
+                continue
+            seen.add(entry["name"])
+            hint = HINTS.get(entry["name"])
+            if hint is None:
+                continue
+            fields = {inp["name"]: "x" for inp in entry["inputs"]}
+            hint.format(**fields)
+    protocol = {n for n in seen if n.startswith(("Market", "Staking"))}
+    assert protocol, "no protocol errors found in the artifacts"
+    assert sorted(protocol - HINTS.keys()) == []
