@@ -511,9 +511,10 @@ contract JobMarket is JobQueue, MarketParameters, EIP712, ReentrancyGuard {
         }
         if (fees != 0) _credits[_treasury] += fees;
         if (unlock != 0) _locked[msg.sender] -= unlock;
-        if (amount == 0) revert MarketNothingToWithdraw(msg.sender);
+        // A job that earned nothing (no GPU time, no bid) still finalizes and frees its lock.
+        if (amount == 0 && unlock == 0) revert MarketNothingToWithdraw(msg.sender);
         emit Withdrawn(msg.sender, amount);
-        TOKEN.safeTransfer(msg.sender, amount);
+        if (amount != 0) TOKEN.safeTransfer(msg.sender, amount);
     }
 
     // --- providers -------------------------------------------------------------------------

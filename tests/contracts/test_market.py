@@ -633,3 +633,16 @@ def test_sync_provider_is_for_staking_only(market: Any, accounts: Any, error: An
 
 def test_day_constant_is_a_day() -> None:
     assert DAY == 24 * 3600
+
+
+def test_a_job_that_earned_nothing_still_finalizes_and_frees_the_lock(
+    protocol: Any, market: Any, provider: Any, client: Any, chain: Any
+) -> None:
+    job = claimed_job(protocol, client, provider)
+    protocol.settle(job, provider, gpu_millis=0)  # no GPU time and no bid: payment 0
+    chain.sleep(DISPUTE_WINDOW + 1)
+    chain.mine()
+    tx = market.withdraw([job], {"from": provider})
+    assert tx.events["Withdrawn"]["amount"] == 0
+    assert market.lockedStake(provider) == 0
+    assert market.job(job)["state"] == FINALIZED
