@@ -1,97 +1,462 @@
-"""JouleLedger demo: start a local chain, deploy, and move tokens the two ways a client can.
+"""JouleLedger demo: a busy GPU market on a local chain, from posting to payout.
 
-Run it with `make demo` (or `make demo CHAIN=ganache|embedded`). It starts its own chain,
-prints what happens, stops everything it started and exits 0.
+`make demo` runs it (`make demo CHAIN=ganache|embedded` on the other chains). It starts its
+own chain, deploys the protocol, and then:
+
+1. three providers with different GPU classes, prices and efficiencies stake, register and
+   each start an oracle node (the `OracleNode` that `jl-oracle serve` runs, in this process,
+   with the simulated meter unless NVML finds a GPU; it says which);
+2. two clients post jobs during a busy period with different priority bids, some with a
+   permit, some through the SDK's bulk path; providers take them in bid order;
+3. the nodes run the jobs, meter and sign them, and settle them, mostly in batches;
+4. one dispute ends in the client's favour (the provider is slashed), one in the
+   provider's, and one job expires (a provider claims it and never delivers);
+5. after the dispute window everyone withdraws, and it prints a report (per provider:
+   jobs, earnings, energy, tokens per joule, gas per job; per client: spent and refunded;
+   the supply check) and writes it as JSON, with a PNG chart, into demo-output/;
+6. stops every node and the chain and exits 0 (1 if a money check fails).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from jouleledger import (
-    ChainKind,
-    JouleLedgerError,
-    deploy,
-    load_artifact,
-    send,
-    sign_permit,
-    start_devnet,
-)
+from eth_account import Account
+from web3 import Web3
+from web3.logs import DISCARD
+
+from jouleledger import ChainKind, JouleLedgerError, start_devnet
+from jouleledger.client import JobRequest, JouleLedger
+from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.devnet import Devnet, advance_time
+from jouleledger.types import JobState
 from jouleledger.units import format_amount, parse_amount
+from jouleledger_oracle.chain import LedgerChain
+from jouleledger_oracle.meter import select_meter
+from jouleledger_oracle.node import NodeConfig, OracleNode
+from jouleledger_oracle.signer import OracleSigner
+from jouleledger_oracle.specs import SpecRegistry
+from jouleledger_oracle.store import OracleStore
 
-TOKEN_NAME = "Compute Power Token"
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "demo-output"
+CONFIG = ProtocolConfig(
+    dispute_window=600,
+    arbiter_timeout=600,
+    unbonding_delay=1800,
+    collateral_bps=5_000,
+    fee_bps=100,
+    dispute_bond=parse_amount("5"),
+)
 
 
-def run(chain: ChainKind) -> None:
+@dataclass(frozen=True)
+class ProviderPlan:
+    name: str
+    gpu_class: str
+    ask: str  # CPT per GPU-second
+
+
+PROVIDERS = (
+    ProviderPlan("atlas", "nvidia-h100", "0.0010"),
+    ProviderPlan("borealis", "nvidia-a100", "0.0006"),
+    ProviderPlan("cirrus", "nvidia-l40s", "0.0004"),
+)
+
+
+@dataclass
+class ProviderReport:
+    name: str
+    address: str
+    gpu_class: str
+    meter: str
+    jobs_settled: int = 0
+    settled_cpt: str = "0"  # payments of its settled jobs (before disputes and fees)
+    paid_out_cpt: str = "0"  # what it actually withdrew
+    slashed_cpt: str = "0"
+    energy_j: float = 0.0
+    ai_tokens: int = 0
+    tokens_per_joule: float = 0.0
+    gas_per_job: int = 0
+
+
+@dataclass
+class ClientReport:
+    name: str
+    address: str
+    jobs_posted: int = 0
+    spent_cpt: str = "0"
+    refunded_cpt: str = "0"
+
+
+@dataclass
+class Report:
+    chain: str
+    chain_id: int
+    seconds: float
+    jobs: int
+    claim_order_ok: bool
+    providers: list[ProviderReport] = field(default_factory=list)
+    clients: list[ClientReport] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(self.checks.values()) and self.claim_order_ok
+
+
+def cpt(wei: int) -> str:
+    """Wei as CPT with 4 decimals, for the report."""
+    return f"{wei / 10**18:.4f}"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def wait_for(what: str, done: Callable[[], bool], timeout: float = 90.0) -> None:
+    """Poll `done` (it reads the chain, which other threads drive) until true or timeout."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPUT) -> Report:
     started = time.monotonic()
-    with start_devnet(chain) as net:
-        where = net.rpc_url or "in this process"
-        print(f"chain     {chain} at {where}, chain id {net.chain_id}")
-        w3 = net.w3
-        deployer, client, provider = net.accounts[:3]
+    devnet = start_devnet(chain, accounts=8, search_from=ROOT)
+    with devnet as net, tempfile.TemporaryDirectory() as tmp:
+        say(f"chain      {chain} at {net.rpc_url or 'in this process'}, chain id {net.chain_id}")
+        accounts = net.accounts
+        admin = JouleLedger(net.w3, deploy_protocol(net.w3, accounts[0], CONFIG), accounts[0])
+        d = admin.deployment
+        say(f"deployed   token {d.token}, staking {d.staking}, market {d.market}")
+        supply = int(admin.token.functions.totalSupply().call())
 
-        token = deploy(w3, deployer, load_artifact("ComputePowerToken"), parse_amount("1000000"))
-        print(f"deployed  ComputePowerToken (CPT) at {token.address}")
+        nodes, provider_clients = start_providers(net, admin, Path(tmp))
+        clients = [admin.as_account(accounts[4]), admin.as_account(accounts[5])]
+        for client in clients:
+            admin.transfer(client.address, parse_amount("5000"))
+        flaky = admin.as_account(accounts[6])  # claims a job and never delivers
+        admin.transfer(flaky.address, parse_amount("20000"))
+        flaky.stake(parse_amount("20000"))
+        # Its own GPU class, so that no public job is one it could take instead.
+        flaky.register_provider(Account.create().address, "rtx-4090", parse_amount("0.001"), "-")
 
-        receipt = send(w3, deployer, token.functions.transfer(client.address, parse_amount("1000")))
-        print(f"transfer  1000 CPT deployer -> client       gas {receipt['gasUsed']:>7,}")
-
-        # The client signs a permit off chain; the provider submits it and pulls the tokens,
-        # so the client never spends gas on an approval.
-        amount = parse_amount("250.5")
-        permit = sign_permit(
-            client,
-            token=token.address,
-            token_name=TOKEN_NAME,
-            chain_id=net.chain_id,
-            spender=provider.address,
-            value=amount,
-            nonce=token.functions.nonces(client.address).call(),
-            deadline=w3.eth.get_block("latest")["timestamp"] + 3600,
+        # A busy period: the queues fill up with bids before the nodes start claiming.
+        posted = post_busy_period(admin, clients, jobs_per_client)
+        late = JobRequest(
+            "rtx-4090",
+            parse_amount("0.001"),
+            parse_amount("2"),
+            deadline=admin._now() + 120,
+            provider=flaky.address,
         )
-        fn = token.functions
-        r1 = send(
-            w3,
-            provider,
-            fn.permit(
-                client.address,
-                provider.address,
-                amount,
-                permit.deadline,
-                permit.v,
-                permit.r,
-                permit.s,
+        expiring = clients[0].post_job(late)
+        flaky.claim_job(expiring)
+        for node in nodes:
+            node.start()
+        say(f"posted     {len(posted) + 1} jobs; the nodes take them in bid order")
+
+        wait_for(
+            "every job to be settled",
+            lambda: all(admin.job(j).state >= JobState.SETTLED for j in posted),
+            timeout=600 if chain is ChainKind.EMBEDDED else 120,  # py-evm runs ~30 tx/s
+        )
+        claim_order_ok = check_claim_order(admin, posted)
+        sizes = [e["args"]["jobs"] for e in admin.events("UsageAttested")]
+        batched = sum(n for n in sizes if n > 1)
+        say(f"settled    {len(posted)} jobs in {len(sizes)} transactions ({batched} of them in "
+            f"batches); claims followed the bids: {claim_order_ok}")  # fmt: skip
+
+        # Disputes: the client wins one (provider slashed) and loses one.
+        by_provider: dict[str, list[int]] = {}
+        for job_id in posted:
+            by_provider.setdefault(str(admin.job(job_id).provider), []).append(job_id)
+        disputed = [by_provider[str(nodes[0].provider)][0], by_provider[str(nodes[1].provider)][0]]
+        for job_id, client_wins in zip(disputed, (True, False), strict=True):
+            owner = next(c for c in clients if c.address == admin.job(job_id).client)
+            owner.open_dispute(job_id)
+            receipt = admin.resolve_dispute(job_id, client_wins)
+            event = admin.market.events.DisputeResolved().process_receipt(receipt, DISCARD)[0][
+                "args"
+            ]
+            winner = "client" if client_wins else "provider"
+            say(f"dispute    job {job_id}: the arbiter sides with the {winner}; "
+                f"slashed {format_amount(event['slashed'])} CPT")  # fmt: skip
+
+        # The flaky provider's job passes its deadline: anyone may expire it.
+        advance_time(net.w3, 180)
+        receipt = clients[1].expire_job(expiring)
+        event = admin.market.events.JobExpired().process_receipt(receipt, DISCARD)[0]["args"]
+        say(f"expired    job {expiring}: client refunded {format_amount(event['refund'])} CPT "
+            f"plus {format_amount(event['penalty'])} CPT of the provider's stake")  # fmt: skip
+
+        # The dispute window passes; nodes withdraw their earnings, clients their refunds.
+        advance_time(net.w3, CONFIG.dispute_window + 1)
+        wait_for(
+            "the nodes to withdraw their earnings",
+            lambda: all(
+                admin.job(j).state == JobState.FINALIZED for j in posted if j not in disputed
+            ),
+            timeout=60,
+        )
+        for node in nodes:
+            node.stop()
+        client_refunds = withdraw_clients(admin, clients, [*posted, expiring])
+
+        report = build_report(net, admin, chain, nodes, provider_clients, clients, posted,
+                              client_refunds, claim_order_ok, supply, started)  # fmt: skip
+    print_report(report)
+    if output is not None:
+        write_output(report, output)
+    return report
+
+
+def start_providers(
+    net: Devnet, admin: JouleLedger, tmp: Path
+) -> tuple[list[OracleNode], list[JouleLedger]]:
+    nodes, clients = [], []
+    for index, plan in enumerate(PROVIDERS, start=1):
+        client = admin.as_account(net.accounts[index])
+        admin.transfer(client.address, parse_amount("20000"))
+        client.stake(parse_amount("20000"))
+        key = Account.create()
+        endpoint = f"local:{plan.name}"
+        client.register_provider(key.address, plan.gpu_class, parse_amount(plan.ask), endpoint)
+        meter = select_meter("auto", gpu_class=plan.gpu_class, seed=index)
+        node = OracleNode(
+            chain=LedgerChain(JouleLedger(net.w3, admin.deployment, net.accounts[index])),
+            store=OracleStore(tmp / f"{plan.name}.db"),
+            meter=meter,
+            signer=OracleSigner(bytes(key.key)),
+            specs=SpecRegistry(),
+            config=NodeConfig(
+                batch_size=8, batch_delay_s=1.0, poll_interval_s=0.2, withdraw_interval_s=0.5
             ),
         )
-        r2 = send(w3, provider, fn.transferFrom(client.address, provider.address, amount))
-        print(f"permit    client signs, provider submits    gas {r1['gasUsed']:>7,}")
-        print(f"pull      250.5 CPT client -> provider      gas {r2['gasUsed']:>7,}")
+        say(f"provider   {plan.name:<9} {plan.gpu_class:<12} ask {plan.ask} CPT/GPU-s, "
+            f"{meter.kind} meter, oracle {key.address}")  # fmt: skip
+        nodes.append(node)
+        clients.append(client)
+    return nodes, clients
 
-        print("\nbalances")
-        for name, account in (("deployer", deployer), ("client", client), ("provider", provider)):
-            balance = fn.balanceOf(account.address).call()
-            print(f"  {name:<9} {format_amount(balance):>12} CPT")
-        supply = fn.totalSupply().call()
-        held = sum(fn.balanceOf(a.address).call() for a in (deployer, client, provider))
-        check = "ok" if held == supply else "MISMATCH"
-        print(f"  supply    {format_amount(supply):>12} CPT  (held by these accounts: {check})")
-        if held != supply:
-            raise SystemExit("total supply check failed: tokens were created or lost")
-    print(f"\nstopped {chain}; done in {time.monotonic() - started:.1f} s")
+
+def post_busy_period(admin: JouleLedger, clients: list[JouleLedger], per_client: int) -> list[int]:
+    """Post jobs with bids from 0 to 2 CPT over the three classes: client 0 one by one with
+    permits, client 1 through the bulk path."""
+    posted: list[int] = []
+    for n in range(per_client):
+        plan = PROVIDERS[n % len(PROVIDERS)]
+        bid = parse_amount(str((n * 7) % 5 * 0.5))
+        request = JobRequest(plan.gpu_class, parse_amount(plan.ask) * 2, parse_amount("3"), bid=bid)
+        posted.append(clients[0].post_job(request, use_permit=True))
+    bulk = [
+        JobRequest(
+            PROVIDERS[n % 3].gpu_class,
+            parse_amount(PROVIDERS[n % 3].ask) * 2,
+            parse_amount("3"),
+            bid=parse_amount(str((n * 3) % 4 * 0.25)),
+        )
+        for n in range(per_client)
+    ]
+    results = clients[1].post_jobs(bulk)
+    for result in results:
+        if not result.ok or result.receipt is None:
+            raise RuntimeError(f"a bulk post failed: {result.error}")
+        event = clients[1].market.events.JobPosted().process_receipt(result.receipt, DISCARD)[0]
+        posted.append(int(event["args"]["jobId"]))
+    return posted
+
+
+def check_claim_order(admin: JouleLedger, posted: list[int]) -> bool:
+    """Within each class, jobs were claimed by bid (higher first), then age."""
+    claims = admin.events("JobClaimed")
+    order: dict[bytes, list[tuple[int, int]]] = {}
+    bids = {e["args"]["jobId"]: e["args"]["bid"] for e in admin.events("JobPosted")}
+    for e in admin.events("BidRaised"):
+        bids[e["args"]["jobId"]] = e["args"]["bid"]
+    for e in claims:
+        job_id = e["args"]["jobId"]
+        if job_id in posted:
+            order.setdefault(admin.job(job_id).gpu_class, []).append((bids[job_id], job_id))
+    return all(seq == sorted(seq, key=lambda b: (-b[0], b[1])) for seq in order.values())
+
+
+def withdraw_clients(
+    admin: JouleLedger, clients: list[JouleLedger], jobs: list[int]
+) -> dict[str, int]:
+    """Each client pulls its refunds and credits; returns what each got."""
+    refunds = {}
+    views = {j: admin.job(j) for j in jobs}
+    for client in clients:
+        mine = [
+            j
+            for j, view in views.items()
+            if view.client == client.address and view.refund and not view.refund_withdrawn
+        ]
+        refunds[client.address] = client.withdraw(mine) if mine or client.credit() else 0
+    return refunds
+
+
+def build_report(
+    net: Devnet,
+    admin: JouleLedger,
+    chain: ChainKind,
+    nodes: list[OracleNode],
+    providers: list[JouleLedger],
+    clients: list[JouleLedger],
+    posted: list[int],
+    client_refunds: dict[str, int],
+    claim_order_ok: bool,
+    supply: int,
+    started: float,
+) -> Report:
+    w3 = net.w3
+    report = Report(chain.value, net.chain_id, 0.0, len(posted) + 1, claim_order_ok)
+    withdrawn = {e["args"]["account"]: 0 for e in admin.events("Withdrawn")}
+    for e in admin.events("Withdrawn"):
+        withdrawn[e["args"]["account"]] += e["args"]["amount"]
+    slashed: dict[str, int] = {}
+    for e in admin.events("Slashed"):
+        slashed[e["args"]["provider"]] = slashed.get(e["args"]["provider"], 0) + e["args"]["amount"]
+    for plan, node, provider in zip(PROVIDERS, nodes, providers, strict=True):
+        stats = admin.provider_stats(provider.address)
+        gas = provider_gas(w3, admin, provider.address)
+        report.providers.append(
+            ProviderReport(
+                name=plan.name,
+                address=provider.address,
+                gpu_class=plan.gpu_class,
+                meter=node.meter.kind,
+                jobs_settled=stats.jobs_settled,
+                settled_cpt=cpt(stats.earned),
+                paid_out_cpt=cpt(withdrawn.get(provider.address, 0)),
+                slashed_cpt=cpt(slashed.get(provider.address, 0)),
+                energy_j=round(stats.energy_mj / 1000, 3),
+                ai_tokens=stats.ai_tokens,
+                tokens_per_joule=round(stats.tokens_per_joule, 3),
+                gas_per_job=gas // max(stats.jobs_settled, 1),
+            )
+        )
+    for index, client in enumerate(clients):
+        escrowed = sum(
+            e["args"]["maxPayment"] + e["args"]["bid"]
+            for e in admin.events("JobPosted", client=client.address)
+        )
+        refunded = client_refunds.get(client.address, 0)
+        report.clients.append(
+            ClientReport(
+                name=f"client-{index + 1}",
+                address=client.address,
+                jobs_posted=len(admin.events("JobPosted", client=client.address)),
+                spent_cpt=cpt(escrowed - refunded),
+                refunded_cpt=cpt(refunded),
+            )
+        )
+    report.checks = money_checks(admin, supply, [a.address for a in net.accounts])
+    report.seconds = round(time.monotonic() - started, 1)
+    return report
+
+
+def provider_gas(w3: Web3, admin: JouleLedger, provider: str) -> int:
+    """Gas the provider's account paid for claiming and settling."""
+    hashes = {e["transactionHash"] for e in admin.events("JobClaimed", provider=provider)}
+    hashes |= {e["transactionHash"] for e in admin.events("UsageAttested", provider=provider)}
+    return sum(int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
+
+
+def money_checks(admin: JouleLedger, supply: int, holders: list[str]) -> dict[str, bool]:
+    """Nothing created or lost: every token of the supply is held by an account or a
+    contract, and each contract holds exactly what it owes."""
+    token = admin.token.functions
+    market, staking = admin.deployment.market, admin.deployment.staking
+    held = sum(token.balanceOf(a).call() for a in holders)
+    held += token.balanceOf(market).call() + token.balanceOf(staking).call()
+    owed_by_market = sum(admin.credit(a) for a in holders)
+    for job_id in range(1, admin.job_count() + 1):
+        job = admin.job(job_id)
+        if job.state in (JobState.OPEN, JobState.CLAIMED):
+            owed_by_market += job.max_payment + job.bid
+        if job.state in (JobState.SETTLED, JobState.DISPUTED):
+            owed_by_market += job.payment
+        if JobState.SETTLED <= job.state <= JobState.FINALIZED and not job.refund_withdrawn:
+            owed_by_market += job.refund
+        if job.state == JobState.DISPUTED:
+            owed_by_market += admin.market.functions.dispute(job_id).call()[1]
+    return {
+        "total supply unchanged": int(token.totalSupply().call()) == supply,
+        "every token accounted for": held == supply,
+        "market holds exactly what it owes": token.balanceOf(market).call() == owed_by_market,
+        "staking holds exactly the stakes": token.balanceOf(staking).call()
+        == admin.staking.functions.totalBonded().call(),
+    }
+
+
+def print_report(report: Report) -> None:
+    say(f"\nproviders ({report.providers[0].meter} meters)" if report.providers else "")
+    say(f"  {'name':<9} {'class':<12} {'jobs':>4} {'paid out':>9} {'slashed':>8} "
+        f"{'energy J':>9} {'tokens':>7} {'tok/J':>7} {'gas/job':>8}")  # fmt: skip
+    for p in report.providers:
+        say(f"  {p.name:<9} {p.gpu_class:<12} {p.jobs_settled:>4} {p.paid_out_cpt:>9} "
+            f"{p.slashed_cpt:>8} {p.energy_j:>9.1f} {p.ai_tokens:>7} {p.tokens_per_joule:>7.2f} "
+            f"{p.gas_per_job:>8,}")  # fmt: skip
+    say("clients")
+    for c in report.clients:
+        say(f"  {c.name:<9} {c.jobs_posted:>3} jobs   net spent {c.spent_cpt:>8} CPT   "
+            f"refunded {c.refunded_cpt:>8} CPT")  # fmt: skip
+    say("money checks")
+    for name, ok in report.checks.items():
+        say(f"  {'ok  ' if ok else 'FAIL'} {name}")
+    say(f"  {'ok  ' if report.claim_order_ok else 'FAIL'} jobs claimed in bid order")
+    say(f"\n{report.jobs} jobs in {report.seconds:.1f} s on {report.chain}")
+
+
+def write_output(report: Report, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [p.name for p in report.providers]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    left.bar(names, [p.tokens_per_joule for p in report.providers], color="#2a9d8f")
+    left.set_title("AI tokens per joule")
+    right.bar(names, [float(p.paid_out_cpt) for p in report.providers], color="#e9c46a")
+    right.set_title("earnings paid out (CPT)")
+    meter = report.providers[0].meter if report.providers else "?"
+    fig.suptitle(f"JouleLedger demo on {report.chain} ({meter} meter)")
+    fig.tight_layout()
+    fig.savefig(folder / "providers.png", dpi=110)
+    plt.close(fig)
+    say(f"wrote {folder / 'report.json'} and {folder / 'providers.png'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chain", choices=[k.value for k in ChainKind], default="anvil")
+    parser.add_argument("--jobs-per-client", type=int, default=26)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The demo prints which meter each node uses; the meter's own fallback warning repeats it.
+    logging.getLogger("jouleledger_oracle.meter").setLevel(logging.ERROR)
     try:
-        run(ChainKind(args.chain))
-    except JouleLedgerError as exc:
+        report = run(ChainKind(args.chain), args.jobs_per_client)
+    except (JouleLedgerError, TimeoutError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

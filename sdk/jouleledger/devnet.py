@@ -374,3 +374,24 @@ def _tail(path: Path | None, lines: int = 15) -> str:
         return "(no output captured)"
     data = path.read_bytes()[-8192:].decode("utf-8", "replace")
     return "\n".join(data.splitlines()[-lines:]) or "(no output)"
+
+
+def advance_time(w3: Web3, seconds: int) -> None:
+    """Move a devnet's clock forward by `seconds` and mine a block (anvil, ganache, and the
+    embedded eth-tester chain, which only knows absolute time travel).
+
+    Raises:
+        DevnetError: the node is not a development chain.
+    """
+    if seconds < 0:
+        raise ValueError(f"time only moves forward, got {seconds} s")
+    provider = w3.provider
+    if type(provider).__name__ == "EthereumTesterProvider":
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        provider.ethereum_tester.time_travel(now + seconds)  # type: ignore[attr-defined]
+        provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
+        return
+    answer = provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    if "error" in answer:
+        raise DevnetError(f"this node cannot move its clock: {answer['error']}")
+    provider.make_request("evm_mine", [])  # type: ignore[arg-type]
