@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from eth_utils.crypto import keccak
+
 from jouleledger_oracle.errors import ConfigError, MeterError, MeterUnavailable, OracleError
 from jouleledger_oracle.meter import NvmlMeter, Reading, SimulatedMeter, select_meter
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from jouleledger_oracle.errors import ConfigError
 from jouleledger_oracle.meter import GPU_PROFILES, Reading, SimulatedMeter, select_meter
 

@@ -12,6 +12,8 @@ from typing import ClassVar
 import pytest
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
+from pydantic import BaseModel
+
 from jouleledger_oracle.errors import (
     InvalidJobSpec,
     WorkloadError,
@@ -30,7 +32,6 @@ from jouleledger_oracle.runner import (
     result_hash,
     run_job,
 )
-from pydantic import BaseModel
 
 from .conftest import FakeClock
 

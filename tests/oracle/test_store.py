@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jouleledger_oracle.errors import AttestationConflict, StoreError
 from jouleledger_oracle.store import SCHEMA_VERSION, Attestation, Measurement, OracleStore
 

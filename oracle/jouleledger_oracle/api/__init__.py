@@ -1,0 +1,10 @@
+"""The node's HTTP API (FastAPI): one router per resource, `create_app` wires them.
+
+Every endpoint is a plain ``def``: they read SQLite and may call the chain, which block, so
+FastAPI runs them in its thread pool and the event loop never waits on them.
+"""
+
+from .app import create_app
+from .settings import ApiSettings, get_settings
+
+__all__ = ["ApiSettings", "create_app", "get_settings"]

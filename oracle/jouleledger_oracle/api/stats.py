@@ -1,0 +1,46 @@
+"""``/stats``: tokens per joule, energy and earnings, per GPU and in total."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from .deps import NodeDep
+from .models import GpuStatsOut, StatsOut
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get("/stats", summary="Efficiency and earnings", response_model=StatsOut)
+def get_stats(node: NodeDep) -> StatsOut:
+    """AI tokens per joule, energy and earnings of every job this node measured (the store
+    survives restarts); earnings are the payments of settled jobs read from the chain."""
+    gpus = node.gpu_totals()
+    energy = sum(g.energy_mj for g in gpus)
+    tokens = sum(g.ai_tokens for g in gpus)
+    counters, _, _ = node.metrics.snapshot()
+    return StatsOut(
+        provider=node.provider,
+        signer=node.signer.address,
+        meter_kind=node.meter.kind,
+        jobs=node.job_counts(),
+        energy_mj=energy,
+        ai_tokens=tokens,
+        tokens_per_joule=tokens * 1000 / energy if energy else 0.0,
+        earned_wei=sum(g.earned_wei for g in gpus),
+        withdrawn_wei=counters.withdrawn_wei,
+        gpus=[
+            GpuStatsOut(
+                gpu_index=g.gpu_index,
+                gpu_uuid=g.gpu_uuid,
+                gpu_id_hash=g.gpu_id_hash,
+                meter_kind=g.meter_kind,
+                jobs_measured=g.jobs_measured,
+                jobs_settled=g.jobs_settled,
+                energy_mj=g.energy_mj,
+                ai_tokens=g.ai_tokens,
+                tokens_per_joule=g.tokens_per_joule,
+                earned_wei=g.earned_wei,
+            )
+            for g in gpus
+        ],
+    )
