@@ -55,7 +55,7 @@ def render() -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"- machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()}",
         f"- python {platform.python_version()}; chain: anvil (devnet launcher)",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- reproduce: `make bench`",

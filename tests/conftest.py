@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from jouleledger import Devnet, start_devnet
 
 ROOT = Path(__file__).resolve().parents[1]
