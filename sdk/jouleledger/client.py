@@ -30,7 +30,7 @@ from web3.types import EventData, TxReceipt
 from . import rpc
 from .artifacts import load_artifact
 from .deployment import Deployment, load_deployment
-from .errors import JouleLedgerError, error_class
+from .errors import ContractRevert, JouleLedgerError, TransactionFailed
 from .gpu import gpu_class_id
 from .permit import sign_permit
 from .records import MarketDomain, UsageRecord
@@ -41,7 +41,7 @@ TOKEN_NAME = "Compute Power Token"
 NANO = 10**9  # the market stores job amounts in whole nano-CPT
 DEFAULT_DEADLINE = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
-_HINT_RETRIES = 3
+_HINT_RETRIES = 8  # concurrent posters to one queue can each move it once
 
 
 class NoAccount(JouleLedgerError, ValueError):
@@ -312,8 +312,8 @@ class JouleLedger:
                     self._ensure_allowance(self.deployment.market, request.escrow)
                     call = self.market.functions.postJob(args, hint)
                 receipt = self._send(call)
-            except error_class("MarketInvalidQueueHint"):
-                if attempt == _HINT_RETRIES - 1:
+            except (ContractRevert, TransactionFailed) as exc:
+                if not _stale_hint(exc) or attempt == _HINT_RETRIES - 1:
                     raise
                 continue  # someone posted in between: recompute the hint
             return JobId(self._events(receipt, self.market, "JobPosted")[0]["args"]["jobId"])
@@ -381,8 +381,8 @@ class JouleLedger:
             hint = self.queue_hint(job.gpu_class, new_bid, job_id)
             try:
                 return self._send(self.market.functions.raiseBid(job_id, new_bid, hint))
-            except error_class("MarketInvalidQueueHint"):
-                if attempt == _HINT_RETRIES - 1:
+            except (ContractRevert, TransactionFailed) as exc:
+                if not _stale_hint(exc) or attempt == _HINT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -550,6 +550,12 @@ def _market_function(name: str) -> tuple[bytes, tuple[str, ...]]:
         raise ValueError(f"the market has {len(entries)} functions named {name!r}")
     entry = cast(ABIFunction, entries[0])
     return function_abi_to_4byte_selector(entry), tuple(get_abi_input_types(entry))
+
+
+def _stale_hint(exc: ContractRevert | TransactionFailed) -> bool:
+    """The market refused a queue hint, before sending (estimate) or once mined."""
+    revert = exc if isinstance(exc, ContractRevert) else exc.revert
+    return revert is not None and revert.name == "MarketInvalidQueueHint"
 
 
 def _class_id(gpu_class: str | bytes) -> bytes:
