@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -41,6 +41,7 @@ TOKEN_NAME = "Compute Power Token"
 NANO = 10**9  # the market stores job amounts in whole nano-CPT
 DEFAULT_DEADLINE = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
+_BULK_WAVE = 500
 _HINT_RETRIES = 8  # concurrent posters to one queue can each move it once
 
 
@@ -342,7 +343,13 @@ class JouleLedger:
             queue.insert(position, (job_id, Wei(request.bid)))
             data = self.calldata("postJob", self._request_args(request, now), hint)
             calls.append({"to": self.deployment.market, "data": data})
-        return self.sender.send_many(calls)
+        # Waves: a node's mempool (anvil's automine above all) slows down with thousands of
+        # pending transactions, so each wave is mined before the next is sent.
+        results: list[TxResult] = []
+        for start in range(0, len(calls), _BULK_WAVE):
+            wave = self.sender.send_many(calls[start : start + _BULK_WAVE])
+            results += [replace(r, index=r.index + start) for r in wave]
+        return results
 
     def calldata(self, function: str, *args: Any) -> str:
         """ABI-encoded call of market `function`: fast, for the bulk paths (web3's contract
