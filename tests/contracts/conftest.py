@@ -212,6 +212,33 @@ class Protocol:
         tx = self.market.postJob(request, self.hint(gpu_class, bid), {"from": client})
         return int(tx.return_value)
 
+    def funded_local_account(self, accounts: Any, tokens: int) -> Any:
+        """A new account with a private key (so it can sign permits), CPT and gas money."""
+        who = accounts.add()
+        self.token.transfer(who, tokens, {"from": self.admin})
+        self.admin.transfer(who, "1 ether")
+        return who
+
+    def permit(
+        self, owner: Any, spender: Any, value: int, deadline: int
+    ) -> tuple[int, bytes, bytes]:
+        """An EIP-2612 permit of `owner` (a local account) for `spender`: (v, r, s)."""
+        domain = {
+            "name": TOKEN_NAME,
+            "version": "1",
+            "chainId": self.chain.id,
+            "verifyingContract": self.token.address,
+        }
+        message = {
+            "owner": owner.address,
+            "spender": str(spender),
+            "value": value,
+            "nonce": self.token.nonces(owner),
+            "deadline": deadline,
+        }
+        signed = Account.sign_typed_data(owner.private_key, domain, PERMIT_TYPES, message)
+        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
     def record(
         self, job_id: int, provider: Any, gpu_millis: int = 5_000, **overrides: Any
     ) -> Record:

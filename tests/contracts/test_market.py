@@ -123,50 +123,13 @@ def test_post_without_allowance_reverts_with_the_token_error(
 def test_post_with_permit_escrows_in_one_transaction(
     protocol: Any, market: Any, accounts: Any, chain: Any
 ) -> None:
-    from eth_account.messages import encode_typed_data
-
-    who = accounts.add()
-    protocol.token.transfer(who, 20 * ONE, {"from": protocol.admin})
-    protocol.admin.transfer(who, "1 ether")
+    who = protocol.funded_local_account(accounts, 20 * ONE)
     deadline = chain.time() + 600
-    permit = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Compute Power Token",
-            "version": "1",
-            "chainId": chain.id,
-            "verifyingContract": protocol.token.address,
-        },
-        "message": {
-            "owner": who.address,
-            "spender": market.address,
-            "value": 11 * ONE,
-            "nonce": 0,
-            "deadline": deadline,
-        },
-    }
-    sig = Account.sign_message(encode_typed_data(full_message=permit), who.private_key)
-    r, s = sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
-    tx = market.postJobWithPermit(
-        protocol.request(bid=ONE), 0, deadline, sig.v, r, s, {"from": who}
-    )
+    v, r, s = protocol.permit(who, market, 11 * ONE, deadline)
+    tx = market.postJobWithPermit(protocol.request(bid=ONE), 0, deadline, v, r, s, {"from": who})
     assert market.job(tx.return_value)["client"] == who
     assert protocol.token.balanceOf(who) == 9 * ONE
+    assert protocol.token.allowance(who, market) == 0
 
 
 def test_queue_orders_by_bid_then_age(

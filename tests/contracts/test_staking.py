@@ -29,53 +29,12 @@ def test_stake_rejects_zero(staking: Any, accounts: Any, error: Any) -> None:
 def test_stake_with_permit_needs_no_approval(
     protocol: Any, staking: Any, accounts: Any, chain: Any
 ) -> None:
-    who = accounts.add()
-    protocol.token.transfer(who, 10 * ONE, {"from": protocol.admin})
-    protocol.admin.transfer(who, "1 ether")
+    who = protocol.funded_local_account(accounts, 10 * ONE)
     deadline = chain.time() + 600
-    message = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Compute Power Token",
-            "version": "1",
-            "chainId": chain.id,
-            "verifyingContract": protocol.token.address,
-        },
-        "message": {
-            "owner": who.address,
-            "spender": staking.address,
-            "value": 10 * ONE,
-            "nonce": 0,
-            "deadline": deadline,
-        },
-    }
-    from eth_account.messages import encode_typed_data
-
-    signed = Account.sign_message(encode_typed_data(full_message=message), who.private_key)
-    staking.stakeWithPermit(
-        10 * ONE,
-        deadline,
-        signed.v,
-        signed.r.to_bytes(32, "big"),
-        signed.s.to_bytes(32, "big"),
-        {"from": who},
-    )
+    v, r, s = protocol.permit(who, staking, 10 * ONE, deadline)
+    staking.stakeWithPermit(10 * ONE, deadline, v, r, s, {"from": who})
     assert staking.providerInfo(who)["stake"] == 10 * ONE
+    assert protocol.token.allowance(who, staking) == 0
 
 
 def test_register_records_terms_and_tells_the_market(
