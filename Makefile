@@ -72,8 +72,15 @@ test: setup build lint test-python test-contracts
 test-python: $(VENV)/.stamp node_modules/.stamp
 	$(PY) -m pytest
 
+# Brownie's own anvil runs on port 18545 (network "jl-anvil" in ~/.brownie), not on 8545
+# where `jl devnet up` listens, so that the tests never attach to a devnet someone is using.
+# (brownie-config.yaml cannot override network settings in brownie 1.22: it raises TypeError.)
 test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
-	$(BROWNIE_VENV)/bin/brownie test tests/contracts --confcutdir tests/contracts -W ignore::FutureWarning
+	@$(BROWNIE_VENV)/bin/brownie networks list 2>/dev/null | grep -q "jl-anvil" || \
+		$(BROWNIE_VENV)/bin/brownie networks add Development jl-anvil cmd=anvil \
+		host=http://127.0.0.1 port=18545 accounts=10 gas_limit=12000000 base_fee=0 >/dev/null
+	$(BROWNIE_VENV)/bin/brownie test tests/contracts --network jl-anvil --confcutdir tests/contracts \
+		-W ignore::FutureWarning
 
 lint: $(VENV)/.stamp slither
 	$(VENV)/bin/ruff check sdk oracle scripts tests bench
