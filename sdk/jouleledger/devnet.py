@@ -41,7 +41,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 
-from .errors import DevnetError
+from .errors import DevnetError, DevnetPortInUse
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEFAULT_ACCOUNTS = 10
@@ -173,11 +173,11 @@ def start_devnet(
     program = list(command) if command else find_program(kind, search_from)
     attempts = 1 if port else 3  # a port picked by us may be taken before the node binds it
     for attempt in range(attempts):
-        chosen = port or _free_port()
-        args = program + _node_args(kind, chosen, accounts, balance_eth)
+        chosen = port or free_port()
+        args = program + node_args(kind, chosen, accounts, balance_eth)
         try:
             return _spawn(kind, args, chosen, accounts, startup_timeout, log_path)
-        except _PortTaken:
+        except DevnetPortInUse:
             if attempt == attempts - 1:
                 raise DevnetError(
                     f"{kind} could not bind port {chosen}: it is in use; pick another --port"
@@ -221,7 +221,13 @@ def find_program(kind: ChainKind, search_from: Path | None = None) -> list[str]:
     raise ValueError(f"{kind} does not run as a separate program")
 
 
-def _node_args(kind: ChainKind, port: int, accounts: int, balance_eth: int) -> list[str]:
+def node_args(
+    kind: ChainKind,
+    port: int,
+    accounts: int = DEFAULT_ACCOUNTS,
+    balance_eth: int = DEFAULT_BALANCE_ETH,
+) -> list[str]:
+    """Arguments that make anvil or ganache serve the development accounts on `port`."""
     if kind is ChainKind.ANVIL:
         return [
             "--host", HOST, "--port", str(port), "--chain-id", str(CHAIN_IDS[kind]),
@@ -234,10 +240,6 @@ def _node_args(kind: ChainKind, port: int, accounts: int, balance_eth: int) -> l
         "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", str(accounts),
         "--wallet.defaultBalance", str(balance_eth), "--miner.blockGasLimit", "30000000",
     ]  # fmt: skip
-
-
-class _PortTaken(Exception):
-    pass
 
 
 def _spawn(
@@ -270,25 +272,38 @@ def _spawn(
     with _RUNNING_LOCK:
         _RUNNING.add(devnet)
     try:
-        _wait_until_ready(devnet, startup_timeout)
+        wait_until_ready(process, url, startup_timeout, log_path)
+    except DevnetError as exc:
+        devnet.stop()
+        if isinstance(exc, DevnetPortInUse):
+            raise
+        raise DevnetError(f"{kind}: {exc}") from None
     except BaseException:
         devnet.stop()
         raise
     return devnet
 
 
-def _wait_until_ready(devnet: Devnet, timeout: float) -> None:
-    assert devnet.process is not None and devnet.rpc_url is not None
-    probe = Web3(HTTPProvider(devnet.rpc_url, request_kwargs={"timeout": 1}))
+def wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, timeout: float, log_path: Path | None
+) -> None:
+    """Wait until the chain `process` answers JSON-RPC at `url`.
+
+    Raises:
+        DevnetPortInUse: it exited because its port was taken.
+        DevnetError: it exited for another reason, or did not answer within `timeout` s;
+            the message carries its last output.
+    """
+    probe = Web3(HTTPProvider(url, request_kwargs={"timeout": 1}))
     deadline = time.monotonic() + timeout
     delay = 0.02
     while time.monotonic() < deadline:
-        if devnet.process.poll() is not None:
-            tail = _tail(devnet.log_path)
+        if process.poll() is not None:
+            tail = log_tail(log_path)
             if "address already in use" in tail.lower() or "eaddrinuse" in tail.lower():
-                raise _PortTaken()
+                raise DevnetPortInUse(f"the chain could not bind {url}: the port is in use")
             raise DevnetError(
-                f"{devnet.kind} exited with code {devnet.process.returncode} before answering; "
+                f"the chain exited with code {process.returncode} before answering; "
                 f"its last output:\n{tail}"
             )
         with contextlib.suppress(Exception):
@@ -297,8 +312,8 @@ def _wait_until_ready(devnet: Devnet, timeout: float) -> None:
         time.sleep(delay)
         delay = min(delay * 2, 0.25)
     raise DevnetError(
-        f"{devnet.kind} did not answer at {devnet.rpc_url} within {timeout:.0f} s; "
-        f"its last output:\n{_tail(devnet.log_path)}"
+        f"the chain did not answer at {url} within {timeout:.0f} s; "
+        f"its last output:\n{log_tail(log_path)}"
     )
 
 
@@ -346,7 +361,9 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return preexec
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (it may be taken by the time it
+    is used: callers retry)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
@@ -369,7 +386,8 @@ def _node_modules_dirs(search_from: Path | None) -> Iterator[Path]:
                 yield nm
 
 
-def _tail(path: Path | None, lines: int = 15) -> str:
+def log_tail(path: Path | None, lines: int = 15) -> str:
+    """The last `lines` lines of a chain's log file, for error messages."""
     if path is None or not path.exists():
         return "(no output captured)"
     data = path.read_bytes()[-8192:].decode("utf-8", "replace")

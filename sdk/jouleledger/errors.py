@@ -64,6 +64,10 @@ class DevnetError(JouleLedgerError, RuntimeError):
 # --- talking to the node ------------------------------------------------------------------
 
 
+class DevnetPortInUse(DevnetError):
+    """A local chain could not bind its port: something else listens there."""
+
+
 class RpcError(JouleLedgerError):
     """Talking to the JSON-RPC node failed (as opposed to the node refusing a transaction).
 

@@ -77,3 +77,21 @@ def test_devnet_up_serves_later_commands_and_down_stops_it(tmp_path: Path) -> No
     after = jl("devnet", "status")
     assert after.returncode == ExitCode.NOT_FOUND
     assert after.stderr.strip() == "error: no devnet is running: start one with `jl devnet up`"
+
+
+def test_devnet_that_exits_early_is_one_clear_line(tmp_path: Path) -> None:
+    """The detached devnet waits with the launcher's own loop and turns its errors into
+    CLI errors: the exit code and the chain's last output, one line."""
+    import pytest
+
+    from jouleledger.cli.devnet_process import spawn, wait_until_ready
+    from jouleledger.cli.errors import CliError
+
+    log = tmp_path / "chain.log"
+    process = spawn(["sh", "-c", "echo 'fatal: unknown hardfork'; exit 3"], log)
+    with pytest.raises(CliError, match=r"exited with code 3 before answering: fatal: unknown"):
+        wait_until_ready(process, f"http://127.0.0.1:{free_port()}", log)
+
+    busy = spawn(["sh", "-c", "echo 'Error: Address already in use (os error 98)'; exit 1"], log)
+    with pytest.raises(CliError, match="the port is already in use: pick another --port"):
+        wait_until_ready(busy, f"http://127.0.0.1:{free_port()}", log)

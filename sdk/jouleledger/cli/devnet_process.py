@@ -3,7 +3,8 @@
 `jouleledger.devnet.start_devnet` ties its chain to the parent process (it dies with it),
 which suits tests and scripts. `jl devnet up` needs the opposite: the chain keeps running
 after `jl` exits, in its own session (Ctrl-C in the terminal does not reach it), until
-`jl devnet down` stops its process group. Only the program lookup is shared.
+`jl devnet down` stops its process group. The program lookup, its arguments, the port
+choice and the wait for the first answer are the launcher's own (`jouleledger.devnet`).
 """
 
 from __future__ import annotations
@@ -17,21 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from web3 import HTTPProvider, Web3
-
-from ..devnet import CHAIN_IDS, DEFAULT_ACCOUNTS, DEFAULT_BALANCE_ETH, DEV_MNEMONIC, HOST, ChainKind
+from .. import devnet as launcher
+from ..devnet import HOST, free_port, log_tail, node_args
+from ..errors import DevnetError, DevnetPortInUse
 from .config import DevnetRecord
 from .errors import CliError, ExitCode
 
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def check_port_free(port: int) -> None:
@@ -41,22 +35,6 @@ def check_port_free(port: int) -> None:
             sock.bind((HOST, port))
         except OSError:
             raise CliError(f"port {port} is already in use: pick another --port") from None
-
-
-def node_args(kind: ChainKind, port: int) -> list[str]:
-    """Command-line arguments that make `kind` serve the development accounts on `port`."""
-    if kind is ChainKind.ANVIL:
-        return [
-            "--host", HOST, "--port", str(port), "--chain-id", str(CHAIN_IDS[kind]),
-            "--mnemonic", DEV_MNEMONIC, "--accounts", str(DEFAULT_ACCOUNTS),
-            "--balance", str(DEFAULT_BALANCE_ETH),
-        ]  # fmt: skip
-    return [
-        "--server.host", HOST, "--server.port", str(port),
-        "--chain.chainId", str(CHAIN_IDS[kind]), "--chain.hardfork", "shanghai",
-        "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", str(DEFAULT_ACCOUNTS),
-        "--wallet.defaultBalance", str(DEFAULT_BALANCE_ETH), "--miner.blockGasLimit", "30000000",
-    ]  # fmt: skip
 
 
 def spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -86,28 +64,15 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path)
     Raises:
         CliError: it exited, or did not answer within `STARTUP_TIMEOUT` seconds.
     """
-    probe = Web3(HTTPProvider(url, request_kwargs={"timeout": 1}))
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    delay = 0.02
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = last_line(log_path)
-            if "address already in use" in tail.lower() or "eaddrinuse" in tail.lower():
-                raise CliError("the port is already in use: pick another --port")
-            raise CliError(
-                f"the devnet exited with code {process.returncode} before answering: {tail} "
-                f"(full output in {log_path})",
-                ExitCode.FAILURE,
-            )
-        with contextlib.suppress(Exception):
-            if probe.is_connected():
-                return
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-    raise CliError(
-        f"the devnet did not answer at {url} within {STARTUP_TIMEOUT:.0f} s (output in {log_path})",
-        ExitCode.FAILURE,
-    )
+    try:
+        launcher.wait_until_ready(process, url, STARTUP_TIMEOUT, log_path)
+    except DevnetPortInUse:
+        raise CliError("the port is already in use: pick another --port") from None
+    except DevnetError as exc:
+        detail = str(exc).split(";")[0]
+        raise CliError(
+            f"{detail}: {last_line(log_path)} (full output in {log_path})", ExitCode.FAILURE
+        ) from None
 
 
 def is_running(record: DevnetRecord) -> bool:
@@ -131,12 +96,7 @@ def stop(pid: int, timeout: float = STOP_TIMEOUT) -> None:
 
 def last_line(path: Path) -> str:
     """The last non-empty line of a log file (for one-line errors)."""
-    try:
-        lines = path.read_bytes()[-4096:].decode("utf-8", "replace").splitlines()
-    except OSError:
-        return "(no output)"
-    useful = [line.strip() for line in lines if line.strip()]
-    return useful[-1] if useful else "(no output)"
+    return log_tail(path, lines=1).strip() or "(no output)"
 
 
 def _alive(pid: int) -> bool:
@@ -173,3 +133,15 @@ def _looks_like(record: DevnetRecord) -> bool:
             return True
         return str(record.port).encode() in args
     return True
+
+
+__all__ = [
+    "check_port_free",
+    "free_port",
+    "is_running",
+    "last_line",
+    "node_args",
+    "spawn",
+    "stop",
+    "wait_until_ready",
+]
