@@ -9,12 +9,11 @@ signature each.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
 from eth_account import Account
+from report import write_results
 from web3.logs import DISCARD
 
 from jouleledger import start_devnet
@@ -23,7 +22,6 @@ from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.records import MeterKind, UsageRecord, batch_digest
 from jouleledger.units import parse_amount
 
-RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
 JOBS = 1024
 BATCH = 128
 CLASS = "nvidia-h100"
@@ -92,10 +90,7 @@ def measure(jobs: int = JOBS, batch: int = BATCH) -> dict[str, float]:
 
 
 def main() -> int:
-    result = measure()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("e2e", measure())
     return 0
 
 

@@ -7,24 +7,23 @@ balance, and queues already hold jobs.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from report import write_results
 from web3 import Web3
 from web3.contract import Contract
 
 from jouleledger import start_devnet
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.devnet import advance_time
 from jouleledger.gpu import gpu_class_id
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
 from jouleledger.tx import send
 from jouleledger.units import parse_amount
 
-RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 H100 = gpu_class_id("nvidia-h100")
 PRICE = parse_amount("0.001")  # per GPU-second
 ZERO = "0x" + "00" * 20
@@ -107,8 +106,7 @@ class Bench:
         return self.tx(self.provider, call)
 
     def warp(self, seconds: int) -> None:
-        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        advance_time(self.w3, seconds)
 
 
 def measure() -> dict[str, int]:
@@ -159,13 +157,7 @@ def measure() -> dict[str, int]:
 
 
 def main() -> int:
-    gas = measure()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
-    width = max(map(len, gas))
-    for key, value in sorted(gas.items()):
-        print(f"{key:<{width}}  {value:>9,}")
-    print(f"wrote {RESULTS}")
+    write_results("gas", measure())
     return 0
 
 

@@ -16,7 +16,6 @@ The process is pinned to one CPU where the OS allows it.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
+from report import write_results
 from web3 import Web3
 
 from jouleledger import records
@@ -32,7 +32,6 @@ from jouleledger.records import MarketDomain, MeterKind, UsageRecord, batch_dige
 from jouleledger_oracle.signer import OracleSigner
 from jouleledger_oracle.store import OracleStore
 
-RESULTS = Path(__file__).resolve().parent / "results" / "oracle.json"
 SINGLE = 20_000
 BATCH_SIZE = 1_000
 BATCHES = 50
@@ -122,14 +121,7 @@ def _pin_to_one_cpu() -> bool:
 
 
 def main() -> int:
-    figures = measure()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
-    width = max(map(len, figures))
-    for key, value in sorted(figures.items()):
-        shown = f"{value:>12,}" if isinstance(value, int) else f"{value!s:>12}"
-        print(f"{key:<{width}}  {shown}")
-    print(f"wrote {RESULTS}")
+    write_results("oracle", measure())
     return 0
 
 

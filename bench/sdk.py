@@ -8,17 +8,16 @@ same chain (anvil's unlocked dev account signs, so the naive path does not even 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
+
+from report import write_results
 
 from jouleledger import start_devnet
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import deploy_protocol
 from jouleledger.units import parse_amount
 
-RESULTS = Path(__file__).resolve().parent / "results" / "sdk.json"
 BULK_JOBS = 2000
 NAIVE_JOBS = 200
 CLASS = "nvidia-h100"
@@ -67,10 +66,7 @@ def measure(bulk_jobs: int = BULK_JOBS, naive_jobs: int = NAIVE_JOBS) -> dict[st
 
 
 def main() -> int:
-    result = measure()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("sdk", measure())
     return 0
 
 

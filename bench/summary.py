@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from report import RESULTS_DIR as RESULTS
 
 # (file, key, what it is, target)
 ROWS = [
