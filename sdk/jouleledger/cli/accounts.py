@@ -21,6 +21,18 @@ from .session import Session, session
 
 app = typer.Typer(help="Create, import and list encrypted accounts (keystores).")
 
+NewName = Annotated[
+    str, typer.Argument(metavar="NAME", help="Name to refer to it by (--account NAME).")
+]
+
+
+def _check_new_name(s: Session, name: str) -> None:
+    """Raises `CliError` for an invalid name or one a keystore already has."""
+    keystore.check_name(name)
+    if keystore.path_of(s.paths.keystores, name).exists():
+        raise CliError(f"a keystore named {name} already exists: pick another name")
+
+
 LightKdf = Annotated[
     bool,
     typer.Option(
@@ -34,16 +46,12 @@ LightKdf = Annotated[
 @app.command()
 def new(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Argument(metavar="NAME", help="Name to refer to it by (--account NAME).")
-    ],
+    name: NewName,
     light_kdf: LightKdf = False,
 ) -> None:
     """Create a new random key and store it encrypted as NAME."""
     s = session(ctx)
-    keystore.check_name(name)
-    if keystore.path_of(s.paths.keystores, name).exists():
-        raise CliError(f"a keystore named {name} already exists: pick another name")
+    _check_new_name(s, name)
     password = s.password(f"password for the new keystore {name}", confirm=True)
     key = bytes(Account.create().key)
     _store(s, name, key, password, light_kdf, "created")
@@ -52,16 +60,12 @@ def new(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Argument(metavar="NAME", help="Name to refer to it by (--account NAME).")
-    ],
+    name: NewName,
     light_kdf: LightKdf = False,
 ) -> None:
     """Import a private key (hidden prompt, or stdin when piped) and store it encrypted."""
     s = session(ctx)
-    keystore.check_name(name)
-    if keystore.path_of(s.paths.keystores, name).exists():
-        raise CliError(f"a keystore named {name} already exists: pick another name")
+    _check_new_name(s, name)
     if s.settings.interactive:
         text = str(typer.prompt("private key (hex)", hide_input=True, err=True))
     else:

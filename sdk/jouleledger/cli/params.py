@@ -8,8 +8,9 @@ negative numbers and, where it means nothing, zero.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
+import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
@@ -20,6 +21,16 @@ from .errors import CliError
 #: Context settings for commands with an AMOUNT argument: "-1" is taken as the amount (and
 #: refused as negative with a clear message) instead of as an unknown option.
 AMOUNT_CONTEXT: Final[dict[str, Any]] = {"ignore_unknown_options": True}
+
+#: An optional ADDRESS argument: an address, a keystore name or dev:N (default: --account).
+Who = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[ADDRESS]",
+        help="Address, keystore name or dev:N (default: --account).",
+        show_default=False,
+    ),
+]
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HASH = re.compile(r"^(0[xX])?[0-9a-fA-F]{64}$")

@@ -93,14 +93,7 @@ def _set_terms(
 @app.command()
 def show(
     ctx: typer.Context,
-    who: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[ADDRESS]",
-            help="Address, keystore name or dev:N (default: --account).",
-            show_default=False,
-        ),
-    ] = None,
+    who: params.Who = None,
 ) -> None:
     """Show a provider's stake, locked and unbonding stake, terms and settled-work stats.
 

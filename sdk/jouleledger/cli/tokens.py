@@ -17,14 +17,7 @@ FAUCET_ETH_BELOW = 10**18
 
 def balance(
     ctx: typer.Context,
-    who: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[ADDRESS]",
-            help="Address, keystore name or dev:N (default: --account).",
-            show_default=False,
-        ),
-    ] = None,
+    who: params.Who = None,
 ) -> None:
     """Show the CPT and ether balance of an address, and what the market owes it."""
     s = session(ctx)
