@@ -26,7 +26,7 @@ AMOUNT_CONTEXT: Final[dict[str, Any]] = {"ignore_unknown_options": True}
 Who = Annotated[
     str | None,
     typer.Argument(
-        metavar="[ADDRESS]",
+        metavar="ADDRESS",
         help="Address, keystore name or dev:N (default: --account).",
         show_default=False,
     ),
