@@ -130,3 +130,15 @@ def test_busy_port_is_a_clear_error() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(DevnetError, match=f"could not bind port {port}: it is in use"):
             start_devnet("anvil", port=port, search_from=ROOT)
+
+
+def test_advance_time_moves_every_chains_clock(devnet: Devnet) -> None:
+    from jouleledger.devnet import advance_time
+
+    before = devnet.w3.eth.get_block("latest")
+    advance_time(devnet.w3, 3_600)
+    after = devnet.w3.eth.get_block("latest")
+    assert after["number"] == before["number"] + 1
+    assert after["timestamp"] - before["timestamp"] >= 3_600
+    with pytest.raises(ValueError, match="time only moves forward"):
+        advance_time(devnet.w3, -1)
