@@ -406,8 +406,9 @@ def advance_time(w3: Web3, seconds: int) -> None:
     provider = w3.provider
     if type(provider).__name__ == "EthereumTesterProvider":
         now = int(w3.eth.get_block("latest")["timestamp"])
-        provider.ethereum_tester.time_travel(now + seconds)  # type: ignore[attr-defined]
-        provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
+        # eth-tester's time travel mines the block itself, stamped one second before the
+        # target (seen with eth-tester 0.13), hence the +1.
+        provider.ethereum_tester.time_travel(now + seconds + 1)  # type: ignore[attr-defined]
         return
     answer = provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
     if "error" in answer:
