@@ -41,6 +41,9 @@ SETTINGS: dict[str, Any] = {
 }
 # Mocks used only by tests are compiled by the tests, never shipped in the SDK.
 EXCLUDED_DIRS = ("test",)
+# Contracts that answer, through their fallback, everything their extension implements: the
+# SDK talks to one address with one ABI, so the extension's functions are merged into it.
+EXTENDED_BY = {"JobMarket": "JobMarketExtension"}
 
 
 class BuildError(Exception):
@@ -119,7 +122,23 @@ def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[st
         "contracts": sorted(names),
     }
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    for name, extension in EXTENDED_BY.items():
+        files[f"{name}.json"] = _with_extension_abi(files[f"{name}.json"], files[f"{extension}.json"])
     return files
+
+
+def _abi_key(entry: dict[str, Any]) -> tuple[str, str, str]:
+    inputs = ",".join(str(i["type"]) for i in entry.get("inputs", []))
+    return (str(entry["type"]), str(entry.get("name", "")), inputs)
+
+
+def _with_extension_abi(artifact_text: str, extension_text: str) -> str:
+    """`artifact_text` with the extension's ABI entries it lacks (its `fallback` serves them)."""
+    artifact = json.loads(artifact_text)
+    own = {_abi_key(entry) for entry in artifact["abi"]}
+    extra = [e for e in json.loads(extension_text)["abi"] if _abi_key(e) not in own]
+    artifact["abi"] = artifact["abi"] + extra
+    return json.dumps(artifact, indent=1, sort_keys=True) + "\n"
 
 
 def build(force: bool = False, out_dir: Path = ARTIFACTS_DIR) -> bool:

@@ -16,8 +16,11 @@ interface IProviderStaking {
         uint256 unbondingReadyAt; // unix time when `unbonding` becomes withdrawable
         address signer; // the oracle node's key that signs usage records
         bytes4 gpuClass; // bytes4(keccak256(lower-case class name)), e.g. "nvidia-h100"
-        uint64 askPricePerGpuSecond; // lowest price (wei per GPU-second) it accepts
+        uint64 askPricePerGpuSecond; // lowest price (wei per GPU-second) it accepts now
         string endpoint; // where its oracle node answers, e.g. https://gpu.example:8700
+        uint64 pendingAsk; // a raised ask that applies from `pendingAskAt` (0: none)
+        uint256 pendingAskAt;
+        uint256 signerNonce; // the nonce the next signer proof must sign
     }
 
     error StakingZeroAmount();
@@ -34,6 +37,10 @@ interface IProviderStaking {
     error StakingMarketNotSet();
     error StakingOnlyMarket(address caller);
     error StakingZeroAddress();
+    error StakingInvalidSignerProof(address signer, address recovered);
+    error StakingSignerIsAttestor(address signer);
+    error StakingWiringMismatch(address expected, address actual);
+    error StakingInvalidParameter(bytes32 name, uint256 value);
 
     event Staked(address indexed provider, uint256 amount, uint256 stake);
     event ProviderRegistered(
@@ -52,6 +59,9 @@ interface IProviderStaking {
     event Slashed(address indexed provider, uint256 amount, address indexed recipient);
     event MarketSet(address indexed market);
     event MinStakeUpdated(uint256 minStake);
+    /// @notice A raised ask waits ASK_INCREASE_DELAY, so that a provider cannot raise it
+    /// around a claim to pass over cheaper jobs ahead and lower it again.
+    event AskIncreaseScheduled(address indexed provider, uint64 ask, uint256 effectiveAt);
 
     /// @notice Deposits `amount` CPT (approved beforehand) as stake of the caller.
     function stake(uint256 amount) external;
@@ -61,16 +71,32 @@ interface IProviderStaking {
 
     /// @notice Registers the caller as a provider. Requires at least {minStake} staked and
     /// the market to be set (the market is told of every provider).
-    /// @param signer The oracle node's address; one signer serves one provider.
+    /// @param signer The oracle node's address; one signer serves one provider and is never
+    /// one of the market's attestors.
+    /// @param signerProof The signer's EIP-712 signature of `SignerBinding(address provider,
+    /// address signer, uint256 nonce)` with the caller as provider and its {signerNonce}:
+    /// proof that the caller holds the node's key (nobody can bind another node's address).
     /// @param gpuClass bytes4(keccak256(class name)); jobs of this class are its queue.
     /// @param askPricePerGpuSecond The lowest job price it takes (wei per GPU-second).
-    function registerProvider(address signer, bytes4 gpuClass, uint64 askPricePerGpuSecond, string calldata endpoint)
-        external;
+    function registerProvider(
+        address signer,
+        bytes calldata signerProof,
+        bytes4 gpuClass,
+        uint64 askPricePerGpuSecond,
+        string calldata endpoint
+    ) external;
 
-    /// @notice Changes a registered provider's signer, class, price or endpoint. Jobs
-    /// already claimed keep the terms they were claimed with.
-    function updateProvider(address signer, bytes4 gpuClass, uint64 askPricePerGpuSecond, string calldata endpoint)
-        external;
+    /// @notice Changes a registered provider's signer (with a new proof; `signerProof` may be
+    /// empty when the signer stays), class, ask or endpoint. A lower ask applies at once, a
+    /// higher one after ASK_INCREASE_DELAY. Jobs claimed before a signer rotation still
+    /// settle with records of the previous signer.
+    function updateProvider(
+        address signer,
+        bytes calldata signerProof,
+        bytes4 gpuClass,
+        uint64 askPricePerGpuSecond,
+        string calldata endpoint
+    ) external;
 
     /// @notice Moves `amount` of unlocked stake into unbonding; restarts the delay for
     /// everything in unbonding.
@@ -104,12 +130,14 @@ interface IProviderStaking {
 
     function providerInfo(address account) external view returns (ProviderView memory);
 
-    /// @notice The market's read at claim time: index, active stake, class, ask price and
-    /// the minimum stake a provider must hold to take jobs.
-    function claimProfile(address account)
-        external
-        view
-        returns (uint24 index, uint256 activeStake, bytes4 gpuClass, uint64 askPricePerGpuSecond, uint256 minimum);
+    /// @notice The provider that `signer` is bound to (zero if none).
+    function signerOwner(address signer) external view returns (address);
+
+    /// @notice The EIP-712 digest a signer proof for binding `signer` to `provider` signs.
+    function signerBindingDigest(address provider, address signer) external view returns (bytes32);
+
+    /// @notice Seconds before a raised ask applies, fixed at deployment.
+    function ASK_INCREASE_DELAY() external view returns (uint256);
 
     /// @notice The provider with `index` and its current oracle signer.
     function providerAt(uint24 index) external view returns (address account, address signer);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IJobMarketTypes} from "../interfaces/IJobMarketTypes.sol";
 
 /// @title EIP-712 struct hashes of usage records
 /// @notice The SDK (jouleledger.records) builds the same hashes; a test compares them.
@@ -22,7 +22,7 @@ library UsageRecords {
     /// Fields are not range-checked here: a value with dirty high bits hashes to something
     /// no EIP-712 signer produces, so its signature fails; the fields the market uses are
     /// read (and checked) by Solidity.
-    function hash(IJobMarket.UsageRecord calldata record) internal pure returns (bytes32 digest) {
+    function hash(IJobMarketTypes.UsageRecord calldata record) internal pure returns (bytes32 digest) {
         bytes32 typeHash = RECORD_TYPEHASH;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -34,7 +34,7 @@ library UsageRecords {
 
     /// @notice hashStruct(record) of a batch record, with the batch's provider put back in
     /// after the job id.
-    function hash(IJobMarket.BatchRecord calldata record, address provider) internal pure returns (bytes32 digest) {
+    function hash(IJobMarketTypes.BatchRecord calldata record, address provider) internal pure returns (bytes32 digest) {
         bytes32 typeHash = RECORD_TYPEHASH;
         assembly ("memory-safe") {
             let ptr := mload(0x40)

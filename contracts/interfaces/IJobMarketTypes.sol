@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title The job market's types, errors and events
+/// @notice Shared by {IJobMarket} (the market's own functions) and {IJobMarketExtension}
+/// (views and administration, served by the market through its fallback).
+interface IJobMarketTypes {
+    enum JobState {
+        None,
+        Open,
+        Claimed,
+        Settled,
+        Disputed,
+        Finalized,
+        Expired,
+        Cancelled
+    }
+
+    /// @notice What a client asks for when posting. Amounts are in wei and must be whole
+    /// nano-CPT (multiples of 1e9 wei), the unit the market stores them in.
+    struct JobRequest {
+        bytes32 specHash; // what to run (the spec itself travels off chain)
+        bytes4 gpuClass; // bytes4(keccak256(lower-case class name))
+        uint256 pricePerGpuSecond; // the most the client pays per GPU-second (wei)
+        uint256 maxPayment; // cap on the usage payment, escrowed
+        uint256 bid; // priority bid, escrowed, paid to the provider that runs the job
+        uint32 deadline; // unix time by which the job must be settled
+        address provider; // a designated provider, or zero for any eligible one
+    }
+
+    /// @notice What the oracle node measured; signed with EIP-712 (domain binds chain and
+    /// market). Replay is impossible because a job settles once.
+    struct UsageRecord {
+        uint256 jobId;
+        address provider;
+        uint64 gpuMillis; // GPU-milliseconds (GPU-seconds x 1000)
+        uint64 energyMj; // NVML energy counter delta over the job window, millijoules
+        uint64 aiTokens; // AI tokens produced (or another work unit)
+        bytes32 resultHash; // commits to the job's output
+        uint64 startTime;
+        uint64 endTime;
+        uint8 meterKind; // 0 = simulated meter, 1 = NVML
+        bytes32 gpuIdHash; // keccak256 of the GPU's UUID
+    }
+
+    /// @notice What decides a job's parties' gains and losses, fixed when it is posted: an
+    /// admin change makes a new version and never reaches jobs already posted.
+    struct Terms {
+        uint16 feeBps; // protocol fee on payments
+        uint96 disputeBond; // what a client posts to dispute (at least MIN_DISPUTE_BOND)
+        uint16 disputeSlashBps; // share of the job's locked stake slashed when the client wins
+        uint16 expirePenaltyBps; // share of the job's locked stake paid to the client on expiry
+        uint16 treasuryShareBps; // share of every dispute bond and slash that goes to the treasury
+        uint16 attestorThreshold; // attestor signatures needed besides the oracle's (k of n)
+        uint32 attestorSetId; // the attestor set those signatures come from
+    }
+
+    /// @notice A usage record inside a batch: the provider is named once for the batch
+    /// (the signed EIP-712 UsageRecord still includes it).
+    struct BatchRecord {
+        uint256 jobId;
+        uint64 gpuMillis;
+        uint64 energyMj;
+        uint64 aiTokens;
+        bytes32 resultHash;
+        uint64 startTime;
+        uint64 endTime;
+        uint8 meterKind;
+        bytes32 gpuIdHash;
+    }
+
+    struct JobView {
+        JobState state;
+        address client;
+        address provider; // assigned provider, or the designated one while Open
+        bytes4 gpuClass;
+        uint256 pricePerGpuSecond;
+        uint256 maxPayment; // while Open or Claimed
+        uint256 bid; // while Open or Claimed
+        uint256 payment; // once Settled: usage payment plus bid
+        uint256 refund; // once Settled: the unused escrow, owed to the client
+        bool refundWithdrawn;
+        uint32 deadline; // while Open or Claimed
+        uint32 settledAt; // once Settled
+        uint16 feeBps; // protocol fee fixed when the job was posted
+        uint256 boost; // priority from the client's holdings, fixed at posting (wei)
+        uint256 priority; // bid + boost (wei): what orders the job
+        uint8 level; // the priority level it is queued at (see {priorityLevel})
+        uint16 termsVersion; // the {Terms} that apply to it
+    }
+
+    struct DisputeView {
+        address client;
+        uint256 bond;
+        uint256 openedAt;
+        uint256 arbiterDeadline;
+    }
+
+    /// @notice The settable parameters (PARAMS_ROLE), read in one call: the current
+    /// {Terms} (those new jobs get) and the market-wide settings.
+    struct Parameters {
+        uint256 feeBps;
+        uint256 disputeBond;
+        uint256 disputeSlashBps;
+        uint256 expirePenaltyBps;
+        uint256 treasuryShareBps;
+        address treasury;
+        uint256 attestorThreshold;
+        address[] attestors;
+        uint256 termsVersion; // the version new jobs get
+        uint256 busyThreshold; // open jobs of a class at which holdings start to count
+    }
+
+    error MarketZeroAddress();
+    error MarketUnbondingTooShort(uint256 unbondingDelay, uint256 needed);
+    error MarketInvalidParameter(bytes32 name, uint256 value);
+    error MarketInvalidJobState(uint256 jobId, JobState state);
+    error MarketNotJobClient(uint256 jobId, address caller);
+    error MarketInvalidDeadline(uint256 deadline, uint256 nowTime);
+    error MarketInvalidGpuClass();
+    error MarketZeroPayment();
+    error MarketAmountTooLarge(uint256 amount, uint256 max);
+    error MarketAmountNotAligned(uint256 amount, uint256 unit);
+    error MarketOnlyStaking(address caller);
+    error MarketBidNotHigher(uint256 jobId, uint256 bid, uint256 newBid);
+    error MarketProviderNotRegistered(address provider);
+    error MarketProviderNotEligible(uint256 jobId, address provider);
+    error MarketHigherPriorityEligible(uint256 jobId, uint256 higherJobId);
+    error MarketNoEligibleJob(address provider, bytes4 gpuClass);
+    error MarketJobTooLarge(uint256 escrow, uint256 maxEscrow);
+    error MarketDesignatedClassMismatch(address provider, bytes4 providerClass, bytes4 jobClass);
+    error MarketMixedTerms(uint256 index, uint256 jobId);
+    error MarketAttestorIsSigner(address attestor, address provider);
+    error MarketTooManyAttestors(uint256 count, uint256 max);
+    error MarketWiringMismatch(address expected, address actual);
+    error MarketInsufficientStake(address provider, uint256 stake, uint256 needed);
+    error MarketDeadlinePassed(uint256 jobId, uint256 deadline);
+    error MarketDeadlineNotPassed(uint256 jobId, uint256 deadline);
+    error MarketWrongProvider(uint256 jobId, address recordProvider, address jobProvider);
+    error MarketInvalidSigner(address recovered, address expected);
+    error MarketInvalidUsage(uint256 jobId);
+    error MarketEmptyBatch();
+    error MarketUnknownAttestor(address signer);
+    error MarketDuplicateAttestor(address signer);
+    error MarketAttestorsUnsorted(address previous, address next);
+    error MarketAttestorThresholdNotMet(uint256 signatures, uint256 threshold);
+    error MarketDisputeWindowClosed(uint256 jobId, uint256 windowEnd);
+    error MarketDisputeWindowOpen(uint256 jobId, uint256 windowEnd);
+    error MarketArbiterTimeoutPassed(uint256 jobId, uint256 arbiterDeadline);
+    error MarketArbiterTimeoutNotPassed(uint256 jobId, uint256 arbiterDeadline);
+    error MarketNothingToWithdraw(address account);
+    error MarketNotWithdrawable(uint256 jobId, address caller);
+
+    event JobPosted(
+        uint256 indexed jobId,
+        address indexed client,
+        bytes4 indexed gpuClass,
+        bytes32 specHash,
+        uint256 maxPayment,
+        uint256 bid,
+        uint256 boost,
+        uint256 pricePerGpuSecond,
+        uint32 deadline,
+        address provider
+    );
+    /// @notice `priority` is the new bid plus the boost the job got at posting.
+    event BidRaised(uint256 indexed jobId, uint256 bid, uint256 priority);
+    event JobCancelled(uint256 indexed jobId, uint256 refund);
+    event JobClaimed(uint256 indexed jobId, address indexed provider, uint256 lockedStake);
+    /// @notice One per job. Tokens per joule = aiTokens / (energyMj / 1000), scaled by 1e6.
+    /// Kept to what an indexer cannot derive, because a batch emits one per job: the
+    /// provider is in the same transaction's {UsageAttested} (and in {JobClaimed}), the
+    /// refund is the escrow less `payment`, GPU time and result hash are in the records.
+    event JobSettled(uint256 indexed jobId, uint256 payment, uint256 energyMj, uint256 aiTokens, uint256 tokensPerJouleE6);
+    /// @notice One per settle or settleBatch call: the EIP-712 digest that was signed.
+    event UsageAttested(address indexed provider, address indexed signer, bytes32 digest, uint256 jobs);
+    event JobExpired(uint256 indexed jobId, uint256 refund, uint256 penalty);
+    event JobFinalized(uint256 indexed jobId, address indexed provider, uint256 payout, uint256 fee);
+    event DisputeOpened(uint256 indexed jobId, address indexed client, uint256 bond);
+    event DisputeResolved(
+        uint256 indexed jobId, bool clientWins, bool byDefault, uint256 slashed, uint256 toTreasury
+    );
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `termsVersion` is the version new jobs get from now on (unchanged for the
+    /// market-wide settings).
+    event ParameterUpdated(bytes32 indexed name, uint256 value, uint256 termsVersion);
+    event TreasuryUpdated(address indexed treasury);
+    event AttestorsUpdated(address[] attestors, uint256 threshold, uint256 termsVersion);
+}

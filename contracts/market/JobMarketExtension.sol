@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IJobMarketExtension} from "../interfaces/IJobMarketExtension.sol";
+import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
+import {PackedJob} from "../libraries/PackedJob.sol";
+import {JobQueue} from "./JobQueue.sol";
+
+/// @title The job market's views and administration
+/// @notice See {IJobMarketExtension}. Deployed once, then named in the market's
+/// constructor; it runs only by delegatecall from the market, in the market's storage.
+/// Called directly it sees its own, empty storage, and holds no roles and no funds.
+/// Each admin power has its own role: PARAMS_ROLE sets parameters and attestors,
+/// PAUSER_ROLE pauses, ARBITER_ROLE decides disputes (in the market). Every setter is
+/// bounded and emits. The terms that decide what a job's parties gain or lose are
+/// versioned: a setter writes a new version for the jobs posted from then on, and each
+/// job keeps the version it was posted under.
+contract JobMarketExtension is IJobMarketExtension, JobQueue {
+    using EnumerableSet for EnumerableSet.AddressSet;
+    using PackedJob for uint256;
+
+    // --- views -----------------------------------------------------------------------------
+
+    /// @inheritdoc IJobMarketExtension
+    function job(uint256 jobId) external view returns (JobView memory view_) {
+        PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
+        Client memory client = _clients[jobId];
+        view_.state = core.state;
+        view_.client = client.client;
+        view_.provider = _accountOf[core.provider];
+        view_.gpuClass = client.gpuClass;
+        view_.pricePerGpuSecond = uint256(core.price) * PackedJob.UNIT;
+        view_.feeBps = _termsAt[core.termsVersion].feeBps;
+        view_.termsVersion = core.termsVersion;
+        view_.refundWithdrawn = core.refundWithdrawn;
+        view_.boost = uint256(client.boost) * PackedJob.UNIT;
+        if (core.state == JobState.Open || core.state == JobState.Claimed) {
+            view_.maxPayment = uint256(core.amountA) * PackedJob.UNIT;
+            view_.bid = uint256(core.amountB) * PackedJob.UNIT;
+            view_.deadline = core.time;
+            uint256 priority = uint256(core.amountB) + client.boost;
+            view_.priority = priority * PackedJob.UNIT;
+            view_.level = _levelOf(priority);
+        } else if (core.state >= JobState.Settled && core.state <= JobState.Finalized) {
+            view_.payment = uint256(core.amountA) * PackedJob.UNIT;
+            view_.refund = uint256(core.amountB - core.amountA) * PackedJob.UNIT;
+            view_.settledAt = core.time;
+        }
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function dispute(uint256 jobId) external view returns (DisputeView memory) {
+        Dispute storage d = _disputes[jobId];
+        uint256 openedAt = d.openedAt;
+        return DisputeView({
+            client: openedAt == 0 ? address(0) : _clients[jobId].client,
+            bond: d.bond,
+            openedAt: openedAt,
+            arbiterDeadline: openedAt == 0 ? 0 : openedAt + _market().ARBITER_TIMEOUT()
+        });
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function queue(bytes4 gpuClass, uint256 start, uint256 limit)
+        external
+        view
+        returns (uint256[] memory jobIds, uint256[] memory priorities)
+    {
+        return _list(gpuClass, 0, start, limit);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function designatedQueue(address provider, bytes4 gpuClass, uint256 start, uint256 limit)
+        external
+        view
+        returns (uint256[] memory jobIds, uint256[] memory priorities)
+    {
+        uint24 index = _profiles[provider].index;
+        if (index == 0) return (new uint256[](0), new uint256[](0));
+        return _list(gpuClass, index, start, limit);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function classStatus(bytes4 gpuClass) external view returns (uint256 openJobs, bool busy) {
+        openJobs = _openCount(gpuClass);
+        busy = openJobs >= _config.busyThreshold;
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function priorityLevel(uint256 priority) external pure returns (uint8) {
+        return _levelOf(priority / PackedJob.UNIT);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function lockedStake(address provider) external view returns (uint256) {
+        return uint256(_profiles[provider].locked) * PackedJob.UNIT;
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function credit(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function jobCount() external view returns (uint256) {
+        return _jobCount;
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function parameters() external view returns (Parameters memory) {
+        Config memory config = _config;
+        Terms memory t = _termsAt[config.termsVersion];
+        return Parameters({
+            feeBps: t.feeBps,
+            disputeBond: t.disputeBond,
+            disputeSlashBps: t.disputeSlashBps,
+            expirePenaltyBps: t.expirePenaltyBps,
+            treasuryShareBps: t.treasuryShareBps,
+            treasury: _treasury,
+            attestorThreshold: t.attestorThreshold,
+            attestors: _attestorSets[t.attestorSetId].values(),
+            termsVersion: config.termsVersion,
+            busyThreshold: config.busyThreshold
+        });
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function terms(uint256 version) external view returns (Terms memory t, address[] memory attestors) {
+        t = _termsAt[version];
+        attestors = _attestorSets[t.attestorSetId].values();
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function isAttestor(address account) external view returns (bool) {
+        return _attestorSets[_termsAt[_config.termsVersion].attestorSetId].contains(account);
+    }
+
+    // --- administration ----------------------------------------------------------------
+
+    /// @inheritdoc IJobMarketExtension
+    function setFeeBps(uint256 feeBps) external onlyRole(PARAMS_ROLE) {
+        _bounded("feeBps", feeBps, 0, MAX_FEE_BPS);
+        _nextTerms().feeBps = uint16(feeBps);
+        emit ParameterUpdated("feeBps", feeBps, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setDisputeBond(uint256 bond) external onlyRole(PARAMS_ROLE) {
+        _bounded("disputeBond", bond, MIN_DISPUTE_BOND, MAX_DISPUTE_BOND);
+        _nextTerms().disputeBond = uint96(bond);
+        emit ParameterUpdated("disputeBond", bond, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setDisputeSlashBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
+        _bounded("disputeSlashBps", bps, 0, BPS);
+        _nextTerms().disputeSlashBps = uint16(bps);
+        emit ParameterUpdated("disputeSlashBps", bps, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setExpirePenaltyBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
+        _bounded("expirePenaltyBps", bps, 0, BPS);
+        _nextTerms().expirePenaltyBps = uint16(bps);
+        emit ParameterUpdated("expirePenaltyBps", bps, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setTreasuryShareBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
+        _bounded("treasuryShareBps", bps, 1, MAX_TREASURY_SHARE_BPS);
+        _nextTerms().treasuryShareBps = uint16(bps);
+        emit ParameterUpdated("treasuryShareBps", bps, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setTreasury(address treasury) external onlyRole(PARAMS_ROLE) {
+        if (treasury == address(0)) revert MarketZeroAddress();
+        _treasury = treasury;
+        emit TreasuryUpdated(treasury);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setAttestors(address[] calldata attestors, uint256 threshold) external onlyRole(PARAMS_ROLE) {
+        uint256 count = attestors.length;
+        if (count > MAX_ATTESTORS) revert MarketTooManyAttestors(count, MAX_ATTESTORS);
+        _bounded("attestorThreshold", threshold, 0, count);
+        IProviderStaking staking = IProviderStaking(_market().STAKING());
+        uint32 setId = ++_attestorSetCount;
+        EnumerableSet.AddressSet storage set = _attestorSets[setId];
+        for (uint256 i; i < count; ++i) {
+            address attestor = attestors[i];
+            if (attestor == address(0)) revert MarketZeroAddress();
+            address provider = staking.signerOwner(attestor);
+            if (provider != address(0)) revert MarketAttestorIsSigner(attestor, provider);
+            if (!set.add(attestor)) revert MarketDuplicateAttestor(attestor);
+        }
+        Terms storage t = _nextTerms();
+        t.attestorSetId = setId;
+        t.attestorThreshold = uint16(threshold);
+        emit AttestorsUpdated(attestors, threshold, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function setBusyThreshold(uint256 threshold) external onlyRole(PARAMS_ROLE) {
+        _bounded("busyThreshold", threshold, 1, MAX_BUSY_THRESHOLD);
+        _config.busyThreshold = uint32(threshold);
+        emit ParameterUpdated("busyThreshold", threshold, _config.termsVersion);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /// @dev A copy of the current terms as the next version, which new jobs get from now.
+    function _nextTerms() private returns (Terms storage) {
+        uint256 version = uint256(_config.termsVersion) + 1;
+        _bounded("termsVersion", version, 1, type(uint16).max);
+        _termsAt[version] = _termsAt[version - 1];
+        _config.termsVersion = uint16(version);
+        return _termsAt[version];
+    }
+
+    function _bounded(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert MarketInvalidParameter(name, value);
+    }
+
+    /// @dev The market this code runs for: in a delegatecall, `this` is the market.
+    function _market() private view returns (IJobMarket) {
+        return IJobMarket(address(this));
+    }
+}
+
