@@ -19,7 +19,7 @@ CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 CHAIN ?= anvil
 
 .PHONY: help setup build demo test test-python test-contracts lint slither fmt bench bench-gas \
-	bench-sdk bench-oracle bench-e2e clean
+	bench-sdk bench-oracle bench-e2e clean test-invariants
 
 help:
 	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
@@ -81,6 +81,11 @@ test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_V
 		host=http://127.0.0.1 port=18545 accounts=10 gas_limit=12000000 base_fee=0 >/dev/null
 	$(BROWNIE_VENV)/bin/brownie test tests/contracts --network jl-anvil --confcutdir tests/contracts \
 		-W ignore::FutureWarning
+
+# Forge invariant suites (tests/forge), compiled offline through the solc-js adapter
+# (foundry.toml); figures go to bench/results/invariants.json. MATCH=glob picks files.
+test-invariants: node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
+	$(PYTHON) scripts/invariants.py $(if $(MATCH),--match-path '$(MATCH)')
 
 lint: $(VENV)/.stamp slither
 	$(VENV)/bin/ruff check sdk oracle scripts tests bench
