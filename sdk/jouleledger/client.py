@@ -11,6 +11,7 @@ in a worker thread, so there is no separate AsyncWeb3 variant to keep in step.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -29,20 +30,42 @@ from web3.types import EventData, TxReceipt
 
 from . import rpc
 from .artifacts import load_artifact
+from .binding import sign_signer_binding
 from .deployment import Deployment, load_deployment
-from .errors import ContractRevert, JouleLedgerError, TransactionFailed
+from .errors import JouleLedgerError
 from .gpu import gpu_class_id
 from .permit import sign_permit
 from .records import MarketDomain, UsageRecord
 from .tx import Sender, TxResult
-from .types import Job, JobId, JobState, ProviderInfo, ProviderStats, Wei
+from .types import (
+    ClassStatus,
+    Holding,
+    Job,
+    JobId,
+    JobState,
+    MarketParameters,
+    ProviderInfo,
+    ProviderStats,
+    Terms,
+    Wei,
+)
 
 TOKEN_NAME = "Compute Power Token"
 NANO = 10**9  # the market stores job amounts in whole nano-CPT
 DEFAULT_DEADLINE = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
 _BULK_WAVE = 500
-_HINT_RETRIES = 8  # concurrent posters to one queue can each move it once
+_SPEND_LOCKS: dict[tuple[int, str], threading.RLock] = {}
+_SPEND_LOCKS_GUARD = threading.Lock()
+
+
+def _spend_lock(chain_id: int, owner: str) -> threading.RLock:
+    """One lock per account and chain, shared by every client in this process, held from a
+    permit's signature or an allowance top-up until the transaction that spends it is mined:
+    otherwise two threads read the same permit nonce, or one `approve` overwrites the
+    allowance another thread's transaction was about to spend."""
+    with _SPEND_LOCKS_GUARD:
+        return _SPEND_LOCKS.setdefault((chain_id, owner), threading.RLock())
 
 
 class NoAccount(JouleLedgerError, ValueError):
@@ -118,6 +141,7 @@ class JouleLedger:
         self.market: Contract = w3.eth.contract(
             address=deployment.market, abi=load_artifact("JobMarket").abi
         )
+        self._vault: Contract | None = None
         self.domain = MarketDomain(deployment.chain_id, deployment.market)
         if sender is None and account is not None:
             sender = Sender(w3, account, chain_id=deployment.chain_id)
@@ -168,8 +192,34 @@ class JouleLedger:
     def address(self) -> ChecksumAddress:
         return self.sender.address
 
+    @property
+    def vault(self) -> Contract:
+        """The holdings vault the market takes boosts from (read from the market once)."""
+        if self._vault is None:
+            address = self.market.functions.VAULT().call()
+            self._vault = self.w3.eth.contract(
+                address=address, abi=load_artifact("HoldingsVault").abi
+            )
+        return self._vault
+
     def _send(self, call: Any) -> TxReceipt:
         return self.sender.send(call)
+
+    def _spend_lock(self) -> threading.RLock:
+        return _spend_lock(self.deployment.chain_id, self.address)
+
+    def _send_spending(self, spender: str, amount: int, call: Any) -> TxReceipt:
+        """Send `call`, which pulls `amount` from this account for `spender`, approving
+        first if the allowance is short; safe from several threads of one account."""
+        with self._spend_lock():
+            self._ensure_allowance(spender, amount)
+            return self._send(call)
+
+    def _send_with_permit(self, spender: ChecksumAddress, value: int, make_call: Any) -> TxReceipt:
+        """Send `make_call(deadline, v, r, s)` with a fresh permit for `value`."""
+        with self._spend_lock():
+            deadline, v, r, s = self._permit(spender, value)
+            return self._send(make_call(deadline, v, r, s))
 
     def _now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -221,33 +271,80 @@ class JouleLedger:
 
     def stake(self, amount: int) -> TxReceipt:
         """Stake `amount` wei of CPT (approves the staking contract as needed)."""
-        self._ensure_allowance(self.deployment.staking, amount)
-        return self._send(self.staking.functions.stake(amount))
+        call = self.staking.functions.stake(amount)
+        return self._send_spending(self.deployment.staking, amount, call)
+
+    def signer_proof(self, signer: LocalAccount, provider: str | None = None) -> bytes:
+        """`signer`'s proof that it agrees to sign records for `provider` (default: this
+        account), for the provider's current signer nonce."""
+        who = Web3.to_checksum_address(provider) if provider else self.address
+        return sign_signer_binding(
+            signer,
+            provider=who,
+            staking=self.deployment.staking,
+            chain_id=self.deployment.chain_id,
+            nonce=self.provider(who).signer_nonce,
+        )
 
     def register_provider(
-        self, signer: str, gpu_class: str | bytes, ask_price_per_gpu_second: int, endpoint: str
+        self,
+        signer: LocalAccount | str,
+        gpu_class: str | bytes,
+        ask_price_per_gpu_second: int,
+        endpoint: str,
+        *,
+        signer_proof: bytes | None = None,
     ) -> TxReceipt:
-        """Register this account as a provider whose oracle node signs with `signer`."""
-        return self._send(
-            self.staking.functions.registerProvider(
-                Web3.to_checksum_address(signer),
-                _class_id(gpu_class),
-                ask_price_per_gpu_second,
-                endpoint,
-            )
+        """Register this account as a provider whose oracle node signs with `signer`.
+
+        Args:
+            signer: the oracle node's account (its key signs the binding proof here), or its
+                address together with `signer_proof` made where the key lives
+                (`jl-oracle signer-proof`).
+            signer_proof: the proof, when `signer` is an address.
+
+        Raises:
+            ValueError: `signer` is an address and no `signer_proof` is given.
+            ContractRevert: e.g. StakingInvalidSignerProof, StakingSignerInUse.
+        """
+        address, proof = self._signer_and_proof(signer, signer_proof, changing=True)
+        call = self.staking.functions.registerProvider(
+            address, proof, _class_id(gpu_class), ask_price_per_gpu_second, endpoint
         )
+        return self._send(call)
 
     def update_provider(
-        self, signer: str, gpu_class: str | bytes, ask_price_per_gpu_second: int, endpoint: str
+        self,
+        signer: LocalAccount | str,
+        gpu_class: str | bytes,
+        ask_price_per_gpu_second: int,
+        endpoint: str,
+        *,
+        signer_proof: bytes | None = None,
     ) -> TxReceipt:
-        return self._send(
-            self.staking.functions.updateProvider(
-                Web3.to_checksum_address(signer),
-                _class_id(gpu_class),
-                ask_price_per_gpu_second,
-                endpoint,
-            )
+        """Change this provider's signer, class, ask or endpoint. A lower ask applies at
+        once, a higher one after the staking contract's ASK_INCREASE_DELAY; a new signer
+        needs its proof (as for `register_provider`)."""
+        current = self.provider().signer
+        changing = current is None or current.lower() != _address_of(signer).lower()
+        address, proof = self._signer_and_proof(signer, signer_proof, changing=changing)
+        call = self.staking.functions.updateProvider(
+            address, proof, _class_id(gpu_class), ask_price_per_gpu_second, endpoint
         )
+        return self._send(call)
+
+    def _signer_and_proof(
+        self, signer: LocalAccount | str, proof: bytes | None, *, changing: bool
+    ) -> tuple[ChecksumAddress, bytes]:
+        address = Web3.to_checksum_address(_address_of(signer))
+        if proof is not None or not changing:
+            return address, proof or b""
+        if isinstance(signer, str):
+            raise ValueError(
+                f"binding the oracle signer {address} needs its proof: pass the signer's "
+                "account, or signer_proof= made with its key (`jl-oracle signer-proof`)"
+            )
+        return address, self.signer_proof(signer)
 
     def request_unbond(self, amount: int) -> TxReceipt:
         return self._send(self.staking.functions.requestUnbond(amount))
@@ -259,7 +356,8 @@ class JouleLedger:
     def provider(self, address: str | None = None) -> ProviderInfo:
         who = Web3.to_checksum_address(address) if address else self.address
         raw = self.staking.functions.providerInfo(who).call()
-        index, stake, locked, unbonding, ready_at, signer, gpu_class, ask, endpoint = raw
+        (index, stake, locked, unbonding, ready_at, signer, gpu_class, ask, endpoint,
+         pending_ask, pending_ask_at, signer_nonce) = raw  # fmt: skip
         return ProviderInfo(
             address=who,
             index=index,
@@ -271,23 +369,39 @@ class JouleLedger:
             gpu_class=bytes(gpu_class),
             ask_price_per_gpu_second=Wei(ask),
             endpoint=endpoint,
+            pending_ask=Wei(pending_ask),
+            pending_ask_at=pending_ask_at,
+            signer_nonce=signer_nonce,
         )
 
     # --- jobs ---------------------------------------------------------------------------
 
     def queue(self, gpu_class: str | bytes, limit: int = 1000) -> list[tuple[JobId, Wei]]:
-        """Open jobs of a class in priority order, with their bids."""
-        ids, bids = self.market.functions.queue(_class_id(gpu_class), 0, limit).call()
-        return [(JobId(i), Wei(b)) for i, b in zip(ids, bids, strict=True)]
+        """Open jobs of a class (open to every provider) in priority order, with their
+        priorities (bid + boost)."""
+        ids, priorities = self.market.functions.queue(_class_id(gpu_class), 0, limit).call()
+        return [(JobId(i), Wei(p)) for i, p in zip(ids, priorities, strict=True)]
 
-    def queue_hint(self, gpu_class: str | bytes, bid: int, job_id: int | None = None) -> int:
-        """The open job after which a job with `bid` belongs (0: at the head).
+    def designated_queue(
+        self, provider: str, gpu_class: str | bytes, limit: int = 1000
+    ) -> list[tuple[JobId, Wei]]:
+        """Open jobs of a class designated to `provider`, in priority order."""
+        who = Web3.to_checksum_address(provider)
+        call = self.market.functions.designatedQueue(who, _class_id(gpu_class), 0, limit)
+        ids, priorities = call.call()
+        return [(JobId(i), Wei(p)) for i, p in zip(ids, priorities, strict=True)]
 
-        Args:
-            job_id: the job being placed (default: the next id), which ties break on.
-        """
-        new_id = job_id if job_id is not None else self.job_count() + 1
-        return _hint_in([q for q in self.queue(gpu_class) if q[0] != new_id], new_id, bid)
+    def class_status(self, gpu_class: str | bytes) -> ClassStatus:
+        """How many jobs of the class are open to all, and whether it is busy (holdings
+        boost the jobs posted now)."""
+        class_id = _class_id(gpu_class)
+        open_jobs, busy = self.market.functions.classStatus(class_id).call()
+        threshold = int(self.market.functions.parameters().call()[9])
+        return ClassStatus(class_id, int(open_jobs), bool(busy), threshold)
+
+    def priority_level(self, priority: int) -> int:
+        """The level a priority (bid + boost, wei) is queued at: four per doubling."""
+        return int(self.market.functions.priorityLevel(priority).call())
 
     def job_count(self) -> int:
         return int(self.market.functions.jobCount().call())
@@ -296,59 +410,50 @@ class JouleLedger:
         """Post a job, escrowing `max_payment + bid`; returns its id.
 
         With `use_permit` the escrow is approved by an EIP-2612 signature in the same
-        transaction (no standing allowance); otherwise the market is approved first.
+        transaction (no standing allowance); otherwise the market is approved first. Posting
+        needs no queue hint, so concurrent posts never invalidate each other; posts of one
+        account from several threads are sent one at a time (use `post_jobs` for bulk).
 
         Raises:
             MisalignedAmount: an amount that is not a whole nano-CPT.
             ContractRevert: the market refused it (e.g. MarketInvalidDeadline); decoded.
         """
         args = self._request_args(request)
-        for attempt in range(_HINT_RETRIES):
-            hint = self.queue_hint(request.class_id, request.bid)
-            try:
-                if use_permit:
-                    deadline, v, r, s = self._permit(self.deployment.market, request.escrow)
-                    call = self.market.functions.postJobWithPermit(args, hint, deadline, v, r, s)
-                else:
-                    self._ensure_allowance(self.deployment.market, request.escrow)
-                    call = self.market.functions.postJob(args, hint)
-                receipt = self._send(call)
-            except (ContractRevert, TransactionFailed) as exc:
-                if not _stale_hint(exc) or attempt == _HINT_RETRIES - 1:
-                    raise
-                continue  # someone posted in between: recompute the hint
-            return JobId(self._events(receipt, self.market, "JobPosted")[0]["args"]["jobId"])
-        raise AssertionError("unreachable")
+        market = self.deployment.market
+        if use_permit:
+            receipt = self._send_with_permit(
+                market,
+                request.escrow,
+                lambda deadline, v, r, s: self.market.functions.postJobWithPermit(
+                    args, deadline, v, r, s
+                ),
+            )
+        else:
+            call = self.market.functions.postJob(args)
+            receipt = self._send_spending(market, request.escrow, call)
+        return JobId(self._events(receipt, self.market, "JobPosted")[0]["args"]["jobId"])
 
     def post_jobs(self, requests: Sequence[JobRequest]) -> list[TxResult]:
         """Post many jobs fast: one approval, then pre-signed transactions sent in JSON-RPC
-        batches (`Sender.send_many`). Queue hints are computed for the whole sequence, so
-        the jobs land in order as long as nobody else posts to the same queue meanwhile; a
-        job whose hint went stale is reported in its `TxResult` (MarketInvalidQueueHint).
-        """
+        batches (`Sender.send_many`). A job that fails is reported in its `TxResult`."""
         if not requests:
             return []
-        self._ensure_allowance(self.deployment.market, sum(r.escrow for r in requests))
-        queues: dict[bytes, list[tuple[JobId, Wei]]] = {}
-        next_id = self.job_count() + 1
         now = self._now()
-        calls = []
-        for offset, request in enumerate(requests):
-            job_id = JobId(next_id + offset)
-            if request.class_id not in queues:
-                queues[request.class_id] = self.queue(request.class_id)
-            queue = queues[request.class_id]
-            hint = _hint_in(queue, job_id, request.bid)
-            position = next((i for i, (qid, _) in enumerate(queue) if qid == hint), -1) + 1
-            queue.insert(position, (job_id, Wei(request.bid)))
-            data = self.calldata("postJob", self._request_args(request, now), hint)
-            calls.append({"to": self.deployment.market, "data": data})
-        # Waves: a node's mempool (anvil's automine above all) slows down with thousands of
-        # pending transactions, so each wave is mined before the next is sent.
+        calls = [
+            {
+                "to": self.deployment.market,
+                "data": self.calldata("postJob", self._request_args(r, now)),
+            }
+            for r in requests
+        ]
         results: list[TxResult] = []
-        for start in range(0, len(calls), _BULK_WAVE):
-            wave = self.sender.send_many(calls[start : start + _BULK_WAVE])
-            results += [replace(r, index=r.index + start) for r in wave]
+        with self._spend_lock():
+            self._ensure_allowance(self.deployment.market, sum(r.escrow for r in requests))
+            # Waves: a node's mempool (anvil's automine above all) slows down with thousands
+            # of pending transactions, so each wave is mined before the next is sent.
+            for start in range(0, len(calls), _BULK_WAVE):
+                wave = self.sender.send_many(calls[start : start + _BULK_WAVE])
+                results += [replace(r, index=r.index + start) for r in wave]
         return results
 
     def calldata(self, function: str, *args: Any) -> str:
@@ -379,19 +484,13 @@ class JouleLedger:
         )
 
     def raise_bid(self, job_id: int, new_bid: int) -> TxReceipt:
-        """Raise an open job's bid (escrowing the difference) and move it up the queue."""
+        """Raise an open job's bid (escrowing the difference); it moves up a priority level
+        when the new bid + its boost reaches one."""
         job = self.job(job_id)
         if new_bid % NANO:
             raise MisalignedAmount(f"the bid must be a whole nano-CPT, got {new_bid} wei")
-        self._ensure_allowance(self.deployment.market, max(new_bid - job.bid, 0))
-        for attempt in range(_HINT_RETRIES):
-            hint = self.queue_hint(job.gpu_class, new_bid, job_id)
-            try:
-                return self._send(self.market.functions.raiseBid(job_id, new_bid, hint))
-            except (ContractRevert, TransactionFailed) as exc:
-                if not _stale_hint(exc) or attempt == _HINT_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        call = self.market.functions.raiseBid(job_id, new_bid)
+        return self._send_spending(self.deployment.market, max(new_bid - job.bid, 0), call)
 
     def cancel_job(self, job_id: int) -> TxReceipt:
         return self._send(self.market.functions.cancelJob(job_id))
@@ -443,10 +542,11 @@ class JouleLedger:
     # --- disputes -----------------------------------------------------------------------
 
     def open_dispute(self, job_id: int) -> TxReceipt:
-        """Dispute a settled job within the window, posting the market's dispute bond."""
-        bond = int(self.market.functions.parameters().call()[1])
-        self._ensure_allowance(self.deployment.market, bond)
-        return self._send(self.market.functions.openDispute(job_id))
+        """Dispute a settled job within the window, posting the dispute bond of the terms
+        the job was posted under."""
+        bond = self.terms(self.job(job_id).terms_version).dispute_bond
+        call = self.market.functions.openDispute(job_id)
+        return self._send_spending(self.deployment.market, bond, call)
 
     def resolve_dispute(self, job_id: int, client_wins: bool) -> TxReceipt:
         """The arbiter's decision (needs ARBITER_ROLE)."""
@@ -473,7 +573,8 @@ class JouleLedger:
                 f"job {job_id} does not exist on market {self.deployment.market} ({known})"
             )
         (_, client, provider, gpu_class, price, max_payment, bid, payment, refund,
-         refund_withdrawn, deadline, settled_at, fee_bps) = raw  # fmt: skip
+         refund_withdrawn, deadline, settled_at, fee_bps, boost, priority, level,
+         terms_version) = raw  # fmt: skip
         return Job(
             id=JobId(job_id),
             state=state,
@@ -489,6 +590,84 @@ class JouleLedger:
             deadline=deadline,
             settled_at=settled_at,
             fee_bps=fee_bps,
+            boost=Wei(boost),
+            priority=Wei(priority),
+            level=level,
+            terms_version=terms_version,
+        )
+
+    def terms(self, version: int | None = None) -> Terms:
+        """The market terms of `version` (default: those new jobs get now)."""
+        if version is None:
+            version = int(self.market.functions.parameters().call()[8])
+        raw, attestors = self.market.functions.terms(version).call()
+        fee, bond, slash, penalty, share, threshold, _set_id = raw
+        return Terms(
+            version=version,
+            fee_bps=fee,
+            dispute_bond=Wei(bond),
+            dispute_slash_bps=slash,
+            expire_penalty_bps=penalty,
+            treasury_share_bps=share,
+            attestor_threshold=threshold,
+            attestors=tuple(Web3.to_checksum_address(a) for a in attestors),
+        )
+
+    def parameters(self) -> MarketParameters:
+        """The terms new jobs get and the market-wide settings, by name."""
+        raw = self.market.functions.parameters().call()
+        fn = self.market.functions
+        return MarketParameters(
+            terms=self.terms(int(raw[8])),
+            treasury=Web3.to_checksum_address(raw[5]),
+            busy_threshold=int(raw[9]),
+            dispute_window=int(fn.DISPUTE_WINDOW().call()),
+            arbiter_timeout=int(fn.ARBITER_TIMEOUT().call()),
+            collateral_bps=int(fn.COLLATERAL_BPS().call()),
+            collateral_cap=Wei(fn.COLLATERAL_CAP().call()),
+        )
+
+    # --- holdings -----------------------------------------------------------------------
+
+    def lock_holdings(self, amount: int, *, use_permit: bool = True) -> TxReceipt:
+        """Lock `amount` wei of CPT in the holdings vault: after its warm-up it boosts this
+        account's jobs in busy periods (see docs/priority.md)."""
+        vault = Web3.to_checksum_address(self.vault.address)
+        if use_permit:
+            return self._send_with_permit(
+                vault,
+                amount,
+                lambda deadline, v, r, s: self.vault.functions.lockWithPermit(
+                    amount, deadline, v, r, s
+                ),
+            )
+        return self._send_spending(vault, amount, self.vault.functions.lock(amount))
+
+    def unlock_holdings(self, amount: int) -> TxReceipt:
+        """Take `amount` of locked CPT back (once no boosted job it backs is still due).
+
+        Raises:
+            HoldingsBacking: boosted jobs are still before their deadline (the message says
+                until when).
+        """
+        return self._send(self.vault.functions.unlock(amount))
+
+    def holding(self, address: str | None = None) -> Holding:
+        """What `address` (default: this account) has locked and the priority it buys."""
+        who = Web3.to_checksum_address(address) if address else self.address
+        raw = self.vault.functions.holding(who).call()
+        locked, warm, warming, warm_at, backed, boost, capacity, used, epoch_end = raw
+        return Holding(
+            address=who,
+            locked=Wei(locked),
+            warm=Wei(warm),
+            warming=Wei(warming),
+            warm_at=warm_at,
+            backed_until=backed,
+            boost_per_job=Wei(boost),
+            capacity=capacity,
+            used=used,
+            epoch_ends_at=epoch_end,
         )
 
     def events(
@@ -559,12 +738,6 @@ def _market_function(name: str) -> tuple[bytes, tuple[str, ...]]:
     return function_abi_to_4byte_selector(entry), tuple(get_abi_input_types(entry))
 
 
-def _stale_hint(exc: ContractRevert | TransactionFailed) -> bool:
-    """The market refused a queue hint, before sending (estimate) or once mined."""
-    revert = exc if isinstance(exc, ContractRevert) else exc.revert
-    return revert is not None and revert.name == "MarketInvalidQueueHint"
-
-
 def _class_id(gpu_class: str | bytes) -> bytes:
     if isinstance(gpu_class, bytes):
         if len(gpu_class) != 4:
@@ -573,12 +746,5 @@ def _class_id(gpu_class: str | bytes) -> bytes:
     return gpu_class_id(gpu_class)
 
 
-def _hint_in(queue: Sequence[tuple[int, int]], job_id: int, bid: int) -> int:
-    """The last job of `queue` (priority order) that goes before (`job_id`, `bid`)."""
-    after = 0
-    for other, other_bid in queue:
-        if other_bid > bid or (other_bid == bid and other < job_id):
-            after = other
-        else:
-            break
-    return after
+def _address_of(signer: LocalAccount | str) -> str:
+    return signer if isinstance(signer, str) else signer.address

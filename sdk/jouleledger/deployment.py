@@ -35,8 +35,20 @@ class ProtocolConfig:
     arbiter_timeout: int = 3600
     unbonding_delay: int = 3 * 3600
     collateral_bps: int = 5_000
+    # The most stake one job locks: jobs above 2x this escrow are refused, and a provider
+    # claims only with this much stake free (so no job can stand in another's way).
+    collateral_cap: int = parse_amount("100")
+    ask_increase_delay: int = 600
     fee_bps: int = 100
     dispute_bond: int = parse_amount("10")
+    busy_threshold: int = 16
+    # Holdings that buy priority in busy periods (see docs/priority.md).
+    holdings_warmup: int = 3600
+    holdings_epoch: int = 3600
+    boost_bps: int = 100
+    max_boost: int = parse_amount("50")
+    holding_per_job: int = parse_amount("100")
+    max_boosted_jobs_per_epoch: int = 100
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,8 @@ def deploy_protocol(
     *,
     treasury: ChecksumAddress | None = None,
 ) -> Deployment:
-    """Deploy the token, staking and market, wire them and set the parameters.
+    """Deploy the token, staking, holdings vault and market (with its extension), wire them
+    and set the parameters.
 
     Args:
         admin: deploys, holds every admin role and the initial token supply.
@@ -72,25 +85,49 @@ def deploy_protocol(
         token.address,
         config.unbonding_delay,
         config.min_stake,
+        config.ask_increase_delay,
         admin.address,
     )
+    boost = (
+        config.boost_bps,
+        config.max_boost,
+        config.holding_per_job,
+        config.max_boosted_jobs_per_epoch,
+    )
+    vault = deploy(
+        w3,
+        admin,
+        load_artifact("HoldingsVault"),
+        token.address,
+        config.holdings_warmup,
+        config.holdings_epoch,
+        boost,
+        admin.address,
+    )
+    extension = deploy(w3, admin, load_artifact("JobMarketExtension"))
     market = deploy(
         w3,
         admin,
         load_artifact("JobMarket"),
         token.address,
         staking.address,
+        vault.address,
+        extension.address,
         config.dispute_window,
         config.arbiter_timeout,
         config.collateral_bps,
+        config.collateral_cap,
         treasury or admin.address,
         admin.address,
     )
     send(w3, admin, staking.functions.setMarket(market.address))
+    send(w3, admin, vault.functions.setMarket(market.address))
     if config.fee_bps:
         send(w3, admin, market.functions.setFeeBps(config.fee_bps))
     if config.dispute_bond:
         send(w3, admin, market.functions.setDisputeBond(config.dispute_bond))
+    if config.busy_threshold != 16:
+        send(w3, admin, market.functions.setBusyThreshold(config.busy_threshold))
     return Deployment(
         chain_id=int(w3.eth.chain_id),
         token=token.address,

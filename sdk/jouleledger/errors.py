@@ -346,21 +346,29 @@ HINTS: Final[dict[str, str]] = {
     "MarketAmountNotAligned": "{amount} wei is not a whole nano-CPT (multiple of {unit} wei): "
     "use at most 9 decimals of CPT",
     "MarketOnlyStaking": "only the staking contract may call this, not {caller}",
-    "MarketInvalidQueueHint": "the queue moved while job {jobId} was being placed after {hint}: "
-    "recompute the hint and send again (the SDK does this by itself)",
     "MarketBidNotHigher": "job {jobId}'s bid is already {bid}; a new bid must be higher than "
     "that, got {newBid}",
     "MarketProviderNotRegistered": "{provider} is not a registered provider: stake and "
     "register first (`jl provider register`)",
     "MarketProviderNotEligible": "{provider} cannot take job {jobId}: another GPU class, a "
     "price below its ask, designated to someone else, or past its deadline",
-    "MarketHigherBidEligible": "job {higherJobId} is ahead of job {jobId} and this provider "
-    "could take it: claim in priority order (claimNext)",
+    "MarketHigherPriorityEligible": "job {higherJobId} comes before job {jobId} and this "
+    "provider could take it: claim in priority order (claimNext, `jl job claim`)",
     "MarketNoEligibleJob": "no open job of class {gpuClass} that {provider} can take right now",
-    "MarketSkipLimitReached": "more than 32 jobs this provider cannot take are ahead of job "
-    "{jobId}: lower the ask price or wait for them to be taken or expire",
-    "MarketInsufficientStake": "{provider} has {stake} staked but taking this job needs "
-    "{needed} (minimum stake plus the locks of its jobs): stake more",
+    "MarketInsufficientStake": "{provider} has {stake} staked but claiming needs {needed} "
+    "(its locked stake plus the market's collateral cap, and at least the minimum stake): "
+    "stake more or settle claimed jobs first",
+    "MarketJobTooLarge": "an escrow of {escrow} would lock more stake than the market's "
+    "collateral cap allows (at most {maxEscrow} per job): split the work into smaller jobs",
+    "MarketDesignatedClassMismatch": "{provider} serves class {providerClass}, not "
+    "{jobClass}: designate a provider of the job's class, or post it to the class queue",
+    "MarketMixedTerms": "record {index} (job {jobId}) of the batch was claimed under another "
+    "signer or attestor set than the first: settle it in a separate batch",
+    "MarketAttestorIsSigner": "{attestor} is the oracle signer of provider {provider}: an "
+    "attestor must be independent of every provider",
+    "MarketTooManyAttestors": "{count} attestors given, at most {max} are allowed",
+    "MarketWiringMismatch": "the contracts are wired to different addresses (expected "
+    "{expected}, found {actual}): deploy token, staking, vault and market together",
     "MarketDeadlinePassed": "job {jobId}'s deadline {deadline} has passed: it can only be "
     "expired now",
     "MarketDeadlineNotPassed": "job {jobId} is not past its deadline {deadline} yet",
@@ -390,7 +398,8 @@ HINTS: Final[dict[str, str]] = {
     "client with a refund, nor its provider after the window)",
     "MarketUnbondingTooShort": "the staking unbonding delay {unbondingDelay} must be at "
     "least {needed} (dispute window + arbiter timeout + 1)",
-    "MarketInvalidParameter": "{value} is out of range for this parameter",
+    "MarketInvalidParameter": "{value} is out of range for {name}: see the bounds in "
+    "`jl params show` (MAX_*/MIN_* constants of the market)",
     "MarketZeroAddress": "an address must not be zero",
     # ProviderStaking
     "StakingZeroAmount": "the amount must be above zero",
@@ -411,6 +420,26 @@ HINTS: Final[dict[str, str]] = {
     "StakingMarketNotSet": "the staking contract has no market yet: an admin must call setMarket",
     "StakingOnlyMarket": "only the market may slash, not {caller}",
     "StakingZeroAddress": "an address must not be zero",
+    "StakingInvalidSignerProof": "the signer proof recovers to {recovered}, not {signer}: "
+    "sign SignerBinding with the oracle's key for this provider and its current signer "
+    "nonce (the SDK's register_provider does it when given the oracle account)",
+    "StakingSignerIsAttestor": "{signer} is one of the market's attestors and cannot be a "
+    "provider's oracle signer: use the node's own key",
+    "StakingWiringMismatch": "the market is wired to other contracts (expected {expected}, "
+    "found {actual}): deploy token, staking, vault and market together",
+    "StakingInvalidParameter": "{value} is out of range for {name}",
+    # HoldingsVault
+    "HoldingsZeroAmount": "the amount must be above zero",
+    "HoldingsZeroAddress": "an address must not be zero",
+    "HoldingsInsufficient": "{holder} has {locked} locked, cannot unlock {requested}",
+    "HoldingsBacking": "{holder}'s holdings back boosted jobs until {backedUntil}: unlock "
+    "after that (`jl holdings show`)",
+    "HoldingsOnlyMarket": "only the market may spend boosts, not {caller}",
+    "HoldingsMarketAlreadySet": "the vault's market is already set to {market}",
+    "HoldingsWiringMismatch": "the market is wired to other contracts (expected {expected}, "
+    "found {actual}): deploy token, staking, vault and market together",
+    "HoldingsInvalidParameter": "{value} is out of range for {name}",
+    "HoldingsTooLarge": "locking {amount} would exceed the largest holding; at most {max} more",
 }
 
 GENERIC_HINT: Final = "see the NatSpec of {signature} in contracts/interfaces for when it is raised"
@@ -840,7 +869,12 @@ def _checksummed(value: Any) -> Any:
 def _display(value: Any, registry: ErrorRegistry) -> str:
     if isinstance(value, bytes):
         role = registry.role_name(value) if len(value) == 32 else None
-        return f"{role} (0x{value.hex()})" if role else f"0x{value.hex()}"
+        if role:
+            return f"{role} (0x{value.hex()})"
+        text = value.rstrip(b"\0")
+        if len(value) == 32 and text and text.isascii() and text.decode().isidentifier():
+            return text.decode()  # a bytes32 name such as a parameter's ("feeBps")
+        return f"0x{value.hex()}"
     if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
         try:
             return str(to_checksum_address(value))

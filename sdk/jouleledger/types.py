@@ -47,6 +47,10 @@ class Job:
     deadline: int
     settled_at: int
     fee_bps: int
+    boost: Wei = Wei(0)  # priority from the client's locked holdings, fixed at posting
+    priority: Wei = Wei(0)  # bid + boost while open or claimed: what orders the job
+    level: int = 0  # the priority level it is queued at (four per doubling)
+    terms_version: int = 0  # the market terms that apply to it (fixed at posting)
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,71 @@ class ProviderInfo:
     gpu_class: bytes
     ask_price_per_gpu_second: Wei
     endpoint: str
+    pending_ask: Wei = Wei(0)  # a raised ask that applies from `pending_ask_at` (0: none)
+    pending_ask_at: int = 0
+    signer_nonce: int = 0  # the nonce the next signer proof must sign
 
     @property
     def registered(self) -> bool:
         return self.index != 0
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What decides a job's parties' gains and losses; fixed per job when it is posted
+    (`JobMarket.terms(version)`)."""
+
+    version: int
+    fee_bps: int
+    dispute_bond: Wei
+    dispute_slash_bps: int
+    expire_penalty_bps: int
+    treasury_share_bps: int
+    attestor_threshold: int
+    attestors: tuple[ChecksumAddress, ...]
+
+
+@dataclass(frozen=True)
+class MarketParameters:
+    """The terms new jobs get now, and the market-wide settings."""
+
+    terms: Terms
+    treasury: ChecksumAddress
+    busy_threshold: int
+    dispute_window: int
+    arbiter_timeout: int
+    collateral_bps: int
+    collateral_cap: Wei
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A holder's locked CPT and the priority it buys (`HoldingsVault.holding`)."""
+
+    address: ChecksumAddress
+    locked: Wei
+    warm: Wei  # counts now
+    warming: Wei  # counts from `warm_at`
+    warm_at: int
+    backed_until: int  # locked until then: it backs boosted jobs
+    boost_per_job: Wei  # what a job posted now in a busy class would get
+    capacity: int  # boosted jobs per epoch
+    used: int  # boosted jobs used this epoch
+    epoch_ends_at: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.capacity - self.used, 0)
+
+
+@dataclass(frozen=True)
+class ClassStatus:
+    """A GPU class's queue of jobs open to all, and whether holdings boost posts now."""
+
+    gpu_class: bytes
+    open_jobs: int
+    busy: bool
+    busy_threshold: int
 
 
 @dataclass(frozen=True)
