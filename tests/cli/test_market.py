@@ -22,7 +22,7 @@ def test_stake_register_and_show_a_provider(jl: Jl) -> None:
     assert "staked 500.5 CPT; stake now 2,000.5 CPT" in out
 
     out = jl.ok(
-        "--account", PROVIDER, "provider", "register", "--signer", ORACLE,
+        "--account", PROVIDER, "provider", "register", "--signer", "dev:7",
         "--gpu-class", "nvidia-h100", "--price", "0.002", "--endpoint", "http://oracle:9000",
     )  # fmt: skip
     assert "registered provider #1" in out and "nvidia-h100 at 0.002 CPT/GPU-s" in out
@@ -107,7 +107,7 @@ def test_settled_job_pays_the_provider_after_the_window_and_shows_efficiency(
 ) -> None:
     provider = ("--account", "dev:6")
     jl.ok(*provider, "stake", "1000")
-    jl.ok(*provider, "provider", "register", "--signer", dev_accounts(10)[9].address,
+    jl.ok(*provider, "provider", "register", "--signer", "dev:9",
           "--gpu-class", gpu_class, "--price", "0.001", "--endpoint", "http://p6")  # fmt: skip
     posted = jl.json("--account", "dev:2", "job", "post", "--gpu-class", gpu_class,
                      "--price", "0.5", "--max-payment", "4", "--bid", "1")  # fmt: skip

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import accounts, deploy, devnet, jobs, params, provider, staking, tokens
+from . import accounts, deploy, devnet, holdings, jobs, params, provider, staking, tokens
 from .config import ACCOUNT_VAR, RPC_VAR, Paths, password_from_env
 from .errors import EXIT_CODES_HELP, ExitCode, describe, one_line
 from .session import Session, Settings, stdin_is_terminal
@@ -217,6 +217,7 @@ app.command("unstake", context_settings=AMOUNT, rich_help_panel=TOKENS)(staking.
 app.command("withdraw", rich_help_panel=TOKENS)(staking.withdraw)
 app.add_typer(provider.app, name="provider", rich_help_panel=MARKET)
 app.add_typer(jobs.app, name="job", rich_help_panel=MARKET)
+app.add_typer(holdings.app, name="holdings", rich_help_panel=MARKET)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

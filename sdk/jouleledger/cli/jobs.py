@@ -19,7 +19,7 @@ from web3.types import EventData, TxReceipt
 
 from ..client import DEFAULT_DEADLINE, JobRequest, JouleLedger
 from ..gpu import gpu_class_id, gpu_class_name
-from ..types import Job, JobId, JobState
+from ..types import Job, JobState
 from . import params
 from .errors import CliError
 from .output import cpt, key_value_table, plain, relative, short, utc, when
@@ -102,7 +102,8 @@ def post(
     )
     with s.out.activity(f"posting a {name} job (escrow {cpt(escrow)})"):
         job_id = client.post_job(request)
-    rank, size = _position(client, name, job_id)
+    job = client.job(job_id)
+    rank, size = _position(client, job)
     s.out.result(
         {
             "job_id": job_id,
@@ -114,13 +115,18 @@ def post(
             "deadline": deadline,
             "spec_hash": digest,
             "provider": designated,
+            "boost": plain(job.boost),
+            "priority": plain(job.priority),
+            "level": job.level,
             "queue_position": rank,
             "queue_length": size,
         },
         [
             f"posted job {job_id}: {name} at up to {cpt(request_price)}/GPU-s; escrowed "
             f"{cpt(escrow)} (max payment {cpt(request_max)} + bid {cpt(request_bid)})",
-            f"deadline {utc(deadline)}; #{rank} of {size} in the {name} queue",
+            f"priority {cpt(job.priority)} (level {job.level})"
+            + (f", of which {cpt(job.boost)} from your locked holdings" if job.boost else "")
+            + f"; deadline {utc(deadline)}; #{rank} of {size} in the {_queue_name(job)}",
         ],
     )
 
@@ -149,18 +155,21 @@ def bid(
     require_balance(client, extra, f"raising the bid by {cpt(extra)}")
     with s.out.activity(f"raising job {job_id}'s bid to {cpt(new_bid)}"):
         client.raise_bid(job_id, new_bid)
-    name = gpu_class_name(job.gpu_class)
-    rank, size = _position(client, job.gpu_class, JobId(job_id))
+    raised = client.job(job_id)
+    rank, size = _position(client, raised)
     s.out.result(
         {
             "job_id": job_id,
             "bid": plain(new_bid),
             "previous_bid": plain(job.bid),
+            "priority": plain(raised.priority),
+            "level": raised.level,
             "queue_position": rank,
             "queue_length": size,
         },
         f"raised job {job_id}'s bid from {cpt(job.bid)} to {cpt(new_bid)} (escrowed {cpt(extra)} "
-        f"more); now #{rank} of {size} in the {name} queue",
+        f"more); priority {cpt(raised.priority)} (level {raised.level}), now #{rank} of {size} "
+        f"in the {_queue_name(raised)}",
     )
 
 
@@ -198,6 +207,8 @@ def show(ctx: typer.Context, job_id: JobIdArg) -> None:
         rows += [
             ("max payment", cpt(job.max_payment)),
             ("bid", cpt(job.bid)),
+            ("boost", f"{cpt(job.boost)} (from locked holdings, fixed at posting)"),
+            ("priority", f"{cpt(job.priority)} (level {job.level})"),
             ("deadline", when(job.deadline, now)),
         ]
     if settled:
@@ -211,7 +222,10 @@ def show(ctx: typer.Context, job_id: JobIdArg) -> None:
             ("ai tokens", f"{int(args['aiTokens']):,}"),
             ("tokens/joule", f"{int(args['tokensPerJouleE6']) / 1e6:,.3f}"),
         ]
-    rows += [("fee", f"{job.fee_bps / 100:g}%"), ("spec hash", str(data["spec_hash"] or "-"))]
+    rows += [
+        ("fee", f"{job.fee_bps / 100:g}% (terms v{job.terms_version})"),
+        ("spec hash", str(data["spec_hash"] or "-")),
+    ]
     s.out.table(key_value_table(rows, title=f"job {job_id}"))
 
 
@@ -226,8 +240,9 @@ def list_(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many jobs.")] = 50,
 ) -> None:
-    """List jobs: with --open the open ones in priority order (highest bid first, ties by
-    age), per GPU class; otherwise the most recently posted ones, newest first."""
+    """List jobs: with --open the open ones (open to every provider) in priority order
+    (priority = bid + holdings boost, by level, then first posted), per GPU class;
+    otherwise the most recently posted ones, newest first."""
     s = session(ctx)
     reader = s.reader
     class_filter = _class_name(gpu_class) if gpu_class else None
@@ -262,7 +277,7 @@ def list_(
     table.add_column("class")
     if not open_only:
         table.add_column("state")
-    for column in ("bid", "max payment", "price/GPU-s"):
+    for column in ("bid", "boost", "priority", "max payment", "price/GPU-s"):
         table.add_column(column, justify="right")
     table.add_column("deadline")
     table.add_column("client", no_wrap=True)
@@ -274,6 +289,8 @@ def list_(
             gpu_class_name(job.gpu_class),
             *([] if open_only else [job.state.name.lower()]),
             cpt(job.bid) if live else "-",
+            cpt(job.boost) if job.boost else "-",
+            f"{cpt(job.priority)} (L{job.level})" if live else "-",
             cpt(job.max_payment) if live else "-",
             cpt(job.price_per_gpu_second),
             relative(job.deadline, now) if live else "-",
@@ -300,11 +317,11 @@ def cancel(ctx: typer.Context, job_id: JobIdArg) -> None:
 
 @app.command()
 def dispute(ctx: typer.Context, job_id: JobIdArg) -> None:
-    """Dispute a settled job within its dispute window, posting the market's bond."""
+    """Dispute a settled job within its dispute window, posting the bond of its terms."""
     s = session(ctx)
     client = s.client
     job = client.job(job_id)
-    bond = int(client.market.functions.parameters().call()[1])
+    bond = client.terms(job.terms_version).dispute_bond
     s.confirm(f"Dispute job {job_id} ({job.state.name.lower()}), posting a bond of {cpt(bond)}?")
     require_balance(client, bond, f"the dispute bond of job {job_id}")
     with s.out.activity(f"opening a dispute on job {job_id}"):
@@ -363,6 +380,10 @@ def job_json(job: Job) -> dict[str, Any]:
         "deadline": job.deadline,
         "settled_at": job.settled_at,
         "fee_bps": job.fee_bps,
+        "boost": plain(job.boost),
+        "priority": plain(job.priority),
+        "level": job.level,
+        "terms_version": job.terms_version,
     }
 
 
@@ -380,10 +401,19 @@ def _class_key(name: str) -> bytes:
     return gpu_class_id(name)
 
 
-def _position(client: JouleLedger, gpu_class: str | bytes, job_id: JobId) -> tuple[int, int]:
-    key = gpu_class if isinstance(gpu_class, bytes) else _class_key(gpu_class)
-    queue = [q for q, _ in client.queue(key)]
-    return (queue.index(job_id) + 1 if job_id in queue else 0), len(queue)
+def _position(client: JouleLedger, job: Job) -> tuple[int, int]:
+    """Where `job` stands in its queue (the class's, or its designated provider's)."""
+    if job.provider:
+        entries = client.designated_queue(job.provider, job.gpu_class)
+    else:
+        entries = client.queue(job.gpu_class)
+    queue = [q for q, _ in entries]
+    return (queue.index(job.id) + 1 if job.id in queue else 0), len(queue)
+
+
+def _queue_name(job: Job) -> str:
+    name = gpu_class_name(job.gpu_class)
+    return f"queue of {name} jobs for {job.provider}" if job.provider else f"{name} queue"
 
 
 def _first(events: list[EventData]) -> EventData | None:

@@ -100,3 +100,16 @@ def private_key(text: str) -> bytes:
     if not _HASH.match(cleaned):
         raise CliError("that is not a private key: expected 64 hex digits (0x optional)")
     return bytes.fromhex(cleaned[-64:])
+
+
+def hex_bytes(text: str, *, what: str) -> bytes:
+    """0x-prefixed (or bare) hex as bytes.
+
+    Raises:
+        CliError: not hex (exit code 2).
+    """
+    cleaned = text.strip().removeprefix("0x").removeprefix("0X")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise CliError(f"{what}: {text!r} is not hex (0x followed by hex digits)") from None

@@ -18,7 +18,20 @@ UINT64_MAX = 2**64 - 1
 
 Signer = Annotated[
     str,
-    typer.Option("--signer", metavar="ADDR", help="Address of the provider's oracle node key."),
+    typer.Option(
+        "--signer",
+        metavar="NAME|ADDR",
+        help="The oracle node's key: a keystore name or dev:N (it signs the binding proof "
+        "here), or its address together with --signer-proof.",
+    ),
+]
+SignerProof = Annotated[
+    str | None,
+    typer.Option(
+        "--signer-proof",
+        metavar="HEX",
+        help="The signer's binding proof, made where its key lives (`jl-oracle signer-proof`).",
+    ),
 ]
 GpuClass = Annotated[
     str, typer.Option("--gpu-class", metavar="NAME", help="GPU class, e.g. nvidia-h100.")
@@ -39,9 +52,10 @@ def register(
     gpu_class: GpuClass,
     price: Price,
     endpoint: Endpoint,
+    signer_proof: SignerProof = None,
 ) -> None:
     """Register this account as a provider (it needs the minimum stake first)."""
-    _set_terms(session(ctx), signer, gpu_class, price, endpoint, register=True)
+    _set_terms(session(ctx), signer, signer_proof, gpu_class, price, endpoint, register=True)
 
 
 @app.command()
@@ -51,15 +65,31 @@ def update(
     gpu_class: GpuClass,
     price: Price,
     endpoint: Endpoint,
+    signer_proof: SignerProof = None,
 ) -> None:
-    """Change this provider's oracle signer, GPU class, price or endpoint."""
-    _set_terms(session(ctx), signer, gpu_class, price, endpoint, register=False)
+    """Change this provider's oracle signer, GPU class, price or endpoint.
+
+    A lower price applies at once; a higher one after the staking contract's ask delay, so
+    that nobody can raise it around a claim to pass over cheaper jobs.
+    """
+    _set_terms(session(ctx), signer, signer_proof, gpu_class, price, endpoint, register=False)
 
 
 def _set_terms(
-    s: Session, signer: str, gpu_class: str, price: str, endpoint: str, *, register: bool
+    s: Session,
+    signer: str,
+    signer_proof: str | None,
+    gpu_class: str,
+    price: str,
+    endpoint: str,
+    *,
+    register: bool,
 ) -> None:
-    signer_address = params.address(signer, what="--signer")
+    proof = params.hex_bytes(signer_proof, what="--signer-proof") if signer_proof else None
+    oracle = None
+    if proof is None and not (not register and _is_current_signer(s, signer)):
+        oracle = s.signer_key(signer)
+    signer_address = oracle.address if oracle is not None else s.address_of(signer)
     ask = params.amount(price, what="--price", job=True)
     if ask > UINT64_MAX:
         raise CliError(f"--price {price} is too high: at most {number(UINT64_MAX)} CPT/GPU-s")
@@ -71,10 +101,11 @@ def _set_terms(
     client = s.client
     verb = "registering" if register else "updating"
     with s.out.activity(f"{verb} {client.address} as a {name} provider"):
+        key = oracle if oracle is not None else signer_address
         if register:
-            client.register_provider(signer_address, name, ask, endpoint.strip())
+            client.register_provider(key, name, ask, endpoint.strip(), signer_proof=proof)
         else:
-            client.update_provider(signer_address, name, ask, endpoint.strip())
+            client.update_provider(key, name, ask, endpoint.strip(), signer_proof=proof)
     info = client.provider()
     s.out.result(
         {
@@ -82,12 +113,28 @@ def _set_terms(
             "index": info.index,
             "signer": signer_address,
             "gpu_class": name,
-            "price_per_gpu_second": plain(ask),
+            "price_per_gpu_second": plain(info.ask_price_per_gpu_second),
+            "pending_price": plain(info.pending_ask) if info.pending_ask else None,
+            "pending_price_at": info.pending_ask_at or None,
             "endpoint": info.endpoint,
         },
         f"{'registered' if register else 'updated'} provider #{info.index} {client.address}: "
-        f"{name} at {cpt(ask)}/GPU-s, oracle signer {signer_address}, endpoint {info.endpoint}",
+        f"{name} at {cpt(info.ask_price_per_gpu_second)}/GPU-s"
+        + (
+            f" ({cpt(info.pending_ask)}/GPU-s from {when(info.pending_ask_at, s.now())})"
+            if info.pending_ask
+            else ""
+        )
+        + f", oracle signer {signer_address}, endpoint {info.endpoint}",
     )
+
+
+def _is_current_signer(s: Session, signer: str) -> bool:
+    """Whether `signer` (an address) is already this provider's signer: no proof needed."""
+    if not signer.strip().lower().startswith("0x"):
+        return False
+    current = s.client.provider().signer
+    return current is not None and current == params.address(signer, what="--signer")
 
 
 @app.command()
@@ -117,6 +164,8 @@ def show(
         "signer": info.signer,
         "gpu_class": gpu_class_name(info.gpu_class) if info.registered else None,
         "price_per_gpu_second": plain(info.ask_price_per_gpu_second),
+        "pending_price": plain(info.pending_ask) if info.pending_ask else None,
+        "pending_price_at": info.pending_ask_at or None,
         "endpoint": info.endpoint,
         "jobs_settled": stats.jobs_settled,
         "earned": plain(stats.earned),
@@ -140,6 +189,16 @@ def show(
         rows += [
             ("gpu class", gpu_class_name(info.gpu_class)),
             ("price", f"{cpt(info.ask_price_per_gpu_second)}/GPU-s"),
+            *(
+                [
+                    (
+                        "price raise",
+                        f"{cpt(info.pending_ask)}/GPU-s from {when(info.pending_ask_at, now)}",
+                    )
+                ]
+                if info.pending_ask
+                else []
+            ),
             ("oracle signer", str(info.signer or "-")),
             ("endpoint", info.endpoint or "-"),
         ]

@@ -206,6 +206,28 @@ class Session:
         password = self.password(f"password for keystore {name}")
         return keystore.unlock(self.paths.keystores, name, password)
 
+    def signer_key(self, who: str) -> LocalAccount | None:
+        """The oracle key named by `who` (``dev:N`` or a keystore name), unlocked; None for a
+        0x-address, whose proof must then come from where its key lives.
+
+        Raises:
+            CliError: an unknown name, or a dev key on a non-devnet chain.
+            WrongPassword: the keystore password is wrong.
+        """
+        if who.strip().lower().startswith("0x"):
+            params.address(who, what="--signer")
+            raise CliError(
+                f"--signer {who.strip()} is an address: binding it needs the key's proof. Pass "
+                "--signer NAME (a keystore here) or --signer-proof HEX from "
+                "`jl-oracle signer-proof --provider <your address>` where the key lives"
+            )
+        dev = _DEV.match(who)
+        if dev:
+            self.require_devnet(f"--signer {who}")
+            return dev_account(int(dev.group(1)))
+        password = self.password(f"password for keystore {who}")
+        return keystore.unlock(self.paths.keystores, who, password)
+
     def address_of(self, who: str | None) -> ChecksumAddress:
         """An address from a 0x-address, ``dev:N``, a keystore name, or (None) --account.
 
