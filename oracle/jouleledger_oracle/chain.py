@@ -85,6 +85,8 @@ class ChainJob:
     deadline: int
     settled_at: int
     payment: int
+    bid: int = 0
+    boost: int = 0  # priority from the client's locked holdings, fixed at posting
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,8 @@ class LedgerChain:
                 deadline=int(job.deadline),
                 settled_at=int(job.settled_at),
                 payment=int(job.payment),
+                bid=int(job.bid),
+                boost=int(job.boost),
             )
 
         return self._guard(f"reading job {job_id}", read)

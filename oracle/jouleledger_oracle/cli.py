@@ -258,6 +258,41 @@ def _serve(
         uvicorn.run(api, host=host, port=port, log_level=log_level.lower(), lifespan="on")
 
 
+@app.command("signer-proof")
+def signer_proof(
+    rpc: Annotated[str, typer.Option("--rpc", help="Ethereum JSON-RPC URL.")],
+    keystore: Annotated[
+        Path,
+        typer.Option(
+            "--keystore",
+            help="The oracle key's keystore. Password: $JL_ORACLE_PASSWORD or a prompt.",
+        ),
+    ],
+    provider: Annotated[
+        str, typer.Option("--provider", metavar="ADDR", help="The provider that binds this key.")
+    ],
+    deployments: Annotated[
+        Path, typer.Option(help="Deployments JSON (addresses per chain id).")
+    ] = Path("deployments.json"),
+) -> None:
+    """Print this oracle key's proof that it agrees to sign for PROVIDER: the provider passes
+    it to `jl provider register --signer ADDR --signer-proof HEX`, so the key never leaves
+    this machine. Good for one binding (the provider's signer nonce moves on)."""
+    try:
+        from web3 import Web3
+
+        from jouleledger.client import JouleLedger
+
+        if not Web3.is_address(provider):
+            raise ValueError(f"--provider: {provider!r} is not an address")
+        oracle = Account.from_key(decrypt_keystore(keystore, read_password(prompt=_prompt())))
+        client = JouleLedger.connect(rpc, deployments=deployments)
+        proof = client.signer_proof(oracle, Web3.to_checksum_address(provider))
+    except (OracleError, JouleLedgerError, OSError, ValueError) as exc:
+        _fail(exc, 2 if _config_error(exc) else 1)
+    typer.echo("0x" + proof.hex())
+
+
 @app.command("meter")
 def meter_command(
     meter: Annotated[MeterOption, typer.Option(help="Which meter to use.")] = MeterOption.auto,

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jouleledger.records import UsageRecord, record_digest
 from jouleledger.types import JobState
+from jouleledger.units import format_amount
 
 from .attestation import Measurement
 from .chain import SETTLED_STATES, Chain, ChainRejected, ChainUnavailable, NoEligibleJob
@@ -477,8 +478,24 @@ class OracleNode:
         self._chain_ok()
         self.metrics.add(claims=1)
         self.store.mark_claimed(job_id)
-        logger.info("node: claimed job %d", job_id)
+        self._log_claim(job_id)
         return job_id
+
+    def _log_claim(self, job_id: int) -> None:
+        """Say what put the job first: its bid and the boost from its client's holdings."""
+        try:
+            job = self.chain.job(job_id)
+        except ChainUnavailable:
+            job = None
+        if job is None:
+            logger.info("node: claimed job %d", job_id)
+            return
+        logger.info(
+            "node: claimed job %d (bid %s CPT, holdings boost %s CPT)",
+            job_id,
+            format_amount(job.bid),
+            format_amount(job.boost),
+        )
 
     def _set_issue(
         self,

@@ -185,8 +185,8 @@ class FakeChain:
                     break
                 if self._eligible(ahead):
                     raise ChainRejected(
-                        "MarketHigherBidEligible",
-                        name="MarketHigherBidEligible",
+                        "MarketHigherPriorityEligible",
+                        name="MarketHigherPriorityEligible",
                         args={"jobId": job_id, "higherJobId": ahead.job_id},
                     )
             job.state, job.provider = JobState.CLAIMED, self.provider
@@ -362,7 +362,7 @@ class AnvilMarket:
         oracle = Account.create()
         provider = admin.as_account(provider_account)
         provider.stake(parse_amount("10000"))
-        provider.register_provider(oracle.address, GPU_CLASS, parse_amount("0.0001"), "http://node")
+        provider.register_provider(oracle, GPU_CLASS, parse_amount("0.0001"), "http://node")
         return cls(devnet, deployment, admin, admin.as_account(client_account), provider, oracle)
 
     def save(self, path: Path) -> Path:
