@@ -7,7 +7,9 @@ own chain, deploys the protocol, and then:
    each start an oracle node (the `OracleNode` that `jl-oracle serve` runs, in this process,
    with the simulated meter unless NVML finds a GPU; it says which);
 2. two clients post jobs during a busy period with different priority bids, some with a
-   permit, some through the SDK's bulk path; providers take them in bid order;
+   permit, some through the SDK's bulk path; a third client, who locked CPT in the holdings
+   vault beforehand, posts small bids that its holdings boost ahead of richer ones;
+   providers take every job in priority order (bid + boost, by level, then age);
 3. the nodes run the jobs, meter and sign them, and settle them, mostly in batches;
 4. one dispute ends in the client's favour (the provider is slashed), one in the
    provider's, and one job expires (a provider claims it and never delivers);
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from eth_account import Account
@@ -37,6 +39,8 @@ from jouleledger import ChainKind, JouleLedgerError, start_devnet
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.devnet import Devnet, advance_time
+from jouleledger.gpu import gpu_class_name
+from jouleledger.priority import claim_order_key
 from jouleledger.types import JobState
 from jouleledger.units import format_amount, parse_amount
 from jouleledger_oracle.chain import LedgerChain
@@ -55,7 +59,16 @@ CONFIG = ProtocolConfig(
     collateral_bps=5_000,
     fee_bps=100,
     dispute_bond=parse_amount("5"),
+    # Holdings boost new posts in a busy class by 0.1% of the warm holdings (at most 5 CPT),
+    # one job per 100 CPT held per hour. When a class counts as busy depends on the run's
+    # size (see `run`).
+    holdings_warmup=600,
+    boost_bps=10,
+    max_boost=parse_amount("5"),
+    holding_per_job=parse_amount("100"),
 )
+HOLDING = parse_amount("2000")
+HOLDER_BID = "0.25"
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,23 @@ class ClientReport:
 
 
 @dataclass
+class BoostedJob:
+    job_id: int
+    gpu_class: str
+    bid_cpt: str
+    boost_cpt: str
+    claimed_before_richer: int  # jobs of its class with a higher bid that it went ahead of
+
+
+@dataclass
+class HolderReport:
+    address: str
+    locked_cpt: str
+    boost_per_job_cpt: str
+    jobs: list[BoostedJob] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     chain: str
     chain_id: int
@@ -106,6 +136,7 @@ class Report:
     claim_order_ok: bool
     providers: list[ProviderReport] = field(default_factory=list)
     clients: list[ClientReport] = field(default_factory=list)
+    holder: HolderReport | None = None
     checks: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -133,11 +164,14 @@ def wait_for(what: str, done: Callable[[], bool], timeout: float = 90.0) -> None
 
 def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPUT) -> Report:
     started = time.monotonic()
+    # A class is busy once about half of one client's jobs wait in it, so that a reduced run
+    # has busy periods too.
+    config = replace(CONFIG, busy_threshold=max(2, jobs_per_client // 2))
     devnet = start_devnet(chain, accounts=8, search_from=ROOT)
     with devnet as net, tempfile.TemporaryDirectory() as tmp:
         say(f"chain      {chain} at {net.rpc_url or 'in this process'}, chain id {net.chain_id}")
         accounts = net.accounts
-        admin = JouleLedger(net.w3, deploy_protocol(net.w3, accounts[0], CONFIG), accounts[0])
+        admin = JouleLedger(net.w3, deploy_protocol(net.w3, accounts[0], config), accounts[0])
         d = admin.deployment
         say(f"deployed   token {d.token}, staking {d.staking}, market {d.market}")
         supply = int(admin.token.functions.totalSupply().call())
@@ -150,10 +184,21 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         admin.transfer(flaky.address, parse_amount("20000"))
         flaky.stake(parse_amount("20000"))
         # Its own GPU class, so that no public job is one it could take instead.
-        flaky.register_provider(Account.create().address, "rtx-4090", parse_amount("0.001"), "-")
+        flaky.register_provider(Account.create(), "rtx-4090", parse_amount("0.001"), "-")
+
+        # A token holder locks CPT ahead of time; it counts once warm.
+        holder = admin.as_account(accounts[7])
+        admin.transfer(holder.address, HOLDING + parse_amount("100"))
+        holder.lock_holdings(HOLDING)
+        advance_time(net.w3, CONFIG.holdings_warmup + 1)
+        boost = format_amount(holder.holding().boost_per_job)
+        say(f"holder     {holder.address} locked {format_amount(HOLDING)} CPT; boost per job "
+            f"{boost} CPT while a class is busy")  # fmt: skip
 
         # A busy period: the queues fill up with bids before the nodes start claiming.
         posted = post_busy_period(admin, clients, jobs_per_client)
+        boosted = post_boosted(holder)
+        posted += boosted
         late = JobRequest(
             "rtx-4090",
             parse_amount("0.001"),
@@ -165,7 +210,8 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         flaky.claim_job(expiring)
         for node in nodes:
             node.start()
-        say(f"posted     {len(posted) + 1} jobs; the nodes take them in bid order")
+        say(f"posted     {len(posted) + 1} jobs ({len(boosted)} boosted by holdings); the nodes "
+            "take them in priority order")  # fmt: skip
 
         wait_for(
             "every job to be settled",
@@ -176,7 +222,7 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         sizes = [e["args"]["jobs"] for e in admin.events("UsageAttested")]
         batched = sum(n for n in sizes if n > 1)
         say(f"settled    {len(posted)} jobs in {len(sizes)} transactions ({batched} of them in "
-            f"batches); claims followed the bids: {claim_order_ok}")  # fmt: skip
+            f"batches); claims followed the priorities: {claim_order_ok}")  # fmt: skip
 
         # Disputes: the client wins one (provider slashed) and loses one.
         by_provider: dict[str, list[int]] = {}
@@ -214,8 +260,10 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
             node.stop()
         client_refunds = withdraw_clients(admin, clients, [*posted, expiring])
 
+        client_refunds |= withdraw_clients(admin, [holder], boosted)
         report = build_report(net, admin, chain, nodes, provider_clients, clients, posted,
                               client_refunds, claim_order_ok, supply, started)  # fmt: skip
+        report.holder = holder_report(admin, holder, boosted)
     print_report(report)
     if output is not None:
         write_output(report, output)
@@ -232,7 +280,7 @@ def start_providers(
         client.stake(parse_amount("20000"))
         key = Account.create()
         endpoint = f"local:{plan.name}"
-        client.register_provider(key.address, plan.gpu_class, parse_amount(plan.ask), endpoint)
+        client.register_provider(key, plan.gpu_class, parse_amount(plan.ask), endpoint)
         meter = select_meter("auto", gpu_class=plan.gpu_class, seed=index)
         node = OracleNode(
             chain=LedgerChain(JouleLedger(net.w3, admin.deployment, net.accounts[index])),
@@ -278,18 +326,67 @@ def post_busy_period(admin: JouleLedger, clients: list[JouleLedger], per_client:
     return posted
 
 
+def post_boosted(holder: JouleLedger) -> list[int]:
+    """The holder posts small bids into the busy classes: its holdings boost them."""
+    jobs = []
+    for plan in PROVIDERS:
+        status = holder.class_status(plan.gpu_class)
+        if not status.busy:
+            say(f"quiet      {plan.gpu_class}: {status.open_jobs} open jobs, not busy (from "
+                f"{status.busy_threshold}): holdings would not count there")  # fmt: skip
+            continue
+        request = JobRequest(
+            plan.gpu_class,
+            parse_amount(plan.ask) * 2,
+            parse_amount("3"),
+            bid=parse_amount(HOLDER_BID),
+        )
+        jobs.append(holder.post_job(request))
+    return jobs
+
+
 def check_claim_order(admin: JouleLedger, posted: list[int]) -> bool:
-    """Within each class, jobs were claimed by bid (higher first), then age."""
-    claims = admin.events("JobClaimed")
+    """Within each class, jobs were claimed by priority level (bid + boost), then age."""
     order: dict[bytes, list[tuple[int, int]]] = {}
-    bids = {e["args"]["jobId"]: e["args"]["bid"] for e in admin.events("JobPosted")}
-    for e in admin.events("BidRaised"):
-        bids[e["args"]["jobId"]] = e["args"]["bid"]
-    for e in claims:
+    priorities = {
+        e["args"]["jobId"]: e["args"]["bid"] + e["args"]["boost"] for e in admin.events("JobPosted")
+    }
+    for e in admin.events("JobClaimed"):
         job_id = e["args"]["jobId"]
         if job_id in posted:
-            order.setdefault(admin.job(job_id).gpu_class, []).append((bids[job_id], job_id))
-    return all(seq == sorted(seq, key=lambda b: (-b[0], b[1])) for seq in order.values())
+            key = claim_order_key(priorities[job_id], job_id)
+            order.setdefault(admin.job(job_id).gpu_class, []).append(key)
+    return all(seq == sorted(seq) for seq in order.values())
+
+
+def holder_report(admin: JouleLedger, holder: JouleLedger, boosted: list[int]) -> HolderReport:
+    """How far the holder's boosted jobs went ahead of richer bids in their classes."""
+    posted = {e["args"]["jobId"]: e["args"] for e in admin.events("JobPosted")}
+    claim_rank = {e["args"]["jobId"]: n for n, e in enumerate(admin.events("JobClaimed"))}
+    report = HolderReport(
+        address=holder.address,
+        locked_cpt=cpt(HOLDING),
+        boost_per_job_cpt=cpt(max((posted[j]["boost"] for j in boosted), default=0)),
+    )
+    for job_id in boosted:
+        args = posted[job_id]
+        richer_after = [
+            other
+            for other, o in posted.items()
+            if o["gpuClass"] == args["gpuClass"]
+            and o["bid"] > args["bid"]
+            and claim_rank.get(other, 10**9) > claim_rank.get(job_id, -1)
+        ]
+        report.jobs.append(
+            BoostedJob(
+                job_id=job_id,
+                gpu_class=gpu_class_name(bytes(args["gpuClass"])),
+                bid_cpt=cpt(args["bid"]),
+                boost_cpt=cpt(args["boost"]),
+                claimed_before_richer=len(richer_after),
+            )
+        )
+    return report
 
 
 def withdraw_clients(
@@ -380,8 +477,9 @@ def money_checks(admin: JouleLedger, supply: int, holders: list[str]) -> dict[st
     contract, and each contract holds exactly what it owes."""
     token = admin.token.functions
     market, staking = admin.deployment.market, admin.deployment.staking
+    vault = admin.vault.address
     held = sum(token.balanceOf(a).call() for a in holders)
-    held += token.balanceOf(market).call() + token.balanceOf(staking).call()
+    held += sum(token.balanceOf(c).call() for c in (market, staking, vault))
     owed_by_market = sum(admin.credit(a) for a in holders)
     for job_id in range(1, admin.job_count() + 1):
         job = admin.job(job_id)
@@ -399,6 +497,8 @@ def money_checks(admin: JouleLedger, supply: int, holders: list[str]) -> dict[st
         "market holds exactly what it owes": token.balanceOf(market).call() == owed_by_market,
         "staking holds exactly the stakes": token.balanceOf(staking).call()
         == admin.staking.functions.totalBonded().call(),
+        "vault holds exactly the holdings": token.balanceOf(vault).call()
+        == admin.vault.functions.totalLocked().call(),
     }
 
 
@@ -414,10 +514,17 @@ def print_report(report: Report) -> None:
     for c in report.clients:
         say(f"  {c.name:<9} {c.jobs_posted:>3} jobs   net spent {c.spent_cpt:>8} CPT   "
             f"refunded {c.refunded_cpt:>8} CPT")  # fmt: skip
+    if report.holder is not None:
+        h = report.holder
+        say(f"holdings priority (holder locked {h.locked_cpt} CPT, boost {h.boost_per_job_cpt} "
+            "CPT per job while busy)")  # fmt: skip
+        for j in h.jobs:
+            say(f"  job {j.job_id:>3} {j.gpu_class:<12} bid {j.bid_cpt} + boost {j.boost_cpt}: "
+                f"claimed ahead of {j.claimed_before_richer} jobs with richer bids")  # fmt: skip
     say("money checks")
     for name, ok in report.checks.items():
         say(f"  {'ok  ' if ok else 'FAIL'} {name}")
-    say(f"  {'ok  ' if report.claim_order_ok else 'FAIL'} jobs claimed in bid order")
+    say(f"  {'ok  ' if report.claim_order_ok else 'FAIL'} jobs claimed in priority order")
     say(f"\n{report.jobs} jobs in {report.seconds:.1f} s on {report.chain}")
 
 
