@@ -1,5 +1,6 @@
-"""One account posting from several threads: the nonce manager and the queue-hint retry
-keep every post valid."""
+"""Many threads posting at once, from shared accounts, on both escrow paths: posting needs
+no queue hint, the nonce manager and the per-account spend lock keep every post valid, and
+the queue ends in priority order."""
 
 from __future__ import annotations
 
@@ -10,41 +11,52 @@ import pytest
 
 from jouleledger import Devnet, start_devnet
 from jouleledger.client import JobRequest, JouleLedger
-from jouleledger.deployment import deploy_protocol
+from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.priority import claim_order_key
 from jouleledger.types import JobState
 from jouleledger.units import parse_amount
 from tests.conftest import ROOT
 
-THREADS, PER_THREAD = 4, 50
+ACCOUNTS, THREADS, PER_THREAD = 4, 8, 125  # 1,000 posts
+PRICE, MAX_PAYMENT = parse_amount("0.001"), parse_amount("1")
 
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Devnet]:
-    with start_devnet("anvil", search_from=ROOT) as net:
+    with start_devnet("anvil", accounts=ACCOUNTS + 1, search_from=ROOT) as net:
         yield net
 
 
-def test_200_posts_from_4_threads_with_one_account_are_all_mined(anvil: Devnet) -> None:
-    admin = JouleLedger(anvil.w3, deploy_protocol(anvil.w3, anvil.accounts[0]), anvil.accounts[0])
-    client = admin.as_account(anvil.accounts[1])
-    admin.transfer(client.address, parse_amount("10000"))
-    client.approve(admin.deployment.market, 2**256 - 1)
+def test_1000_posts_from_8_threads_over_4_accounts_are_all_mined_in_priority_order(
+    anvil: Devnet,
+) -> None:
+    config = ProtocolConfig(busy_threshold=10**6)  # never busy: priority is the bid alone
+    admin = JouleLedger(anvil.w3, deploy_protocol(anvil.w3, anvil.accounts[0], config))
+    admin = admin.as_account(anvil.accounts[0])
+    clients = [admin.as_account(a) for a in anvil.accounts[1 : ACCOUNTS + 1]]
+    for client in clients:
+        admin.transfer(client.address, parse_amount("10000"))
 
     def post(thread: int) -> list[int]:
-        # Bids differ per thread, so jobs interleave in the queue and hints go stale.
-        request = JobRequest(
-            "nvidia-h100", parse_amount("0.001"), parse_amount("1"), bid=thread * 10**9
-        )
-        return [client.post_job(request, use_permit=False) for _ in range(PER_THREAD)]
+        # Two threads per account: one posts with permits, one through approve; bids differ
+        # per thread so jobs interleave across priority levels.
+        client = clients[thread % ACCOUNTS]
+        request = JobRequest("nvidia-h100", PRICE, MAX_PAYMENT, bid=(thread + 1) * 10**16)
+        permit = thread < ACCOUNTS
+        return [client.post_job(request, use_permit=permit) for _ in range(PER_THREAD)]
 
     with ThreadPoolExecutor(THREADS) as pool:
         posted = [job for jobs in pool.map(post, range(THREADS)) for job in jobs]
 
-    assert sorted(posted) == list(range(1, THREADS * PER_THREAD + 1))
-    assert all(client.job(j).state is JobState.OPEN for j in posted)
-    queue = client.queue("nvidia-h100")
-    assert len(queue) == THREADS * PER_THREAD
-    assert queue == sorted(queue, key=lambda entry: (-entry[1], entry[0]))
-    assert client.balance() == parse_amount("10000") - THREADS * PER_THREAD * parse_amount(
-        "1"
-    ) - sum(t * 10**9 * PER_THREAD for t in range(THREADS))
+    total = THREADS * PER_THREAD
+    assert sorted(posted) == list(range(1, total + 1))
+    queue = admin.queue("nvidia-h100", limit=total + 1)
+    assert len(queue) == total
+    assert [job for job, _ in queue] == sorted(
+        (job for job, _ in queue), key=lambda j: claim_order_key(dict(queue)[j], j)
+    )
+    assert all(admin.job(j).state is JobState.OPEN for j in posted[:: total // 20])
+    for n, client in enumerate(clients):
+        bids = sum((t + 1) * 10**16 * PER_THREAD for t in range(THREADS) if t % ACCOUNTS == n)
+        spent = 2 * PER_THREAD * MAX_PAYMENT + bids
+        assert client.balance() == parse_amount("10000") - spent
