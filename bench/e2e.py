@@ -38,7 +38,7 @@ def measure(jobs: int = JOBS, batch: int = BATCH) -> dict[str, float]:
         admin.transfer(provider_acct.address, parse_amount("1000000"))
         admin.transfer(client_acct.address, parse_amount("1000000"))
         provider.stake(parse_amount("1000000"))
-        provider.register_provider(oracle.address, CLASS, parse_amount("0.001"), "http://bench")
+        provider.register_provider(oracle, CLASS, parse_amount("0.001"), "http://bench")
         request = JobRequest(CLASS, parse_amount("0.001"), parse_amount("1"))
 
         started = time.perf_counter()

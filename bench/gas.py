@@ -17,6 +17,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from jouleledger import start_devnet
+from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.devnet import advance_time
 from jouleledger.gpu import gpu_class_id
@@ -33,26 +34,27 @@ class Bench:
     def __init__(self, w3: Web3, accounts: tuple[LocalAccount, ...]) -> None:
         self.w3 = w3
         self.admin, self.provider, self.client = accounts[0], accounts[1], accounts[3]
-        self.oracle = accounts[2]
-        config = ProtocolConfig(fee_bps=100, dispute_bond=parse_amount("10"))
+        self.oracle, self.attacker = accounts[2], accounts[4]
+        config = ProtocolConfig(fee_bps=100, dispute_bond=parse_amount("10"), holdings_warmup=60)
         d = deploy_protocol(w3, self.admin, config)
+        self.deployment = d
         self.token = self._contract("ComputePowerToken", d.token)
         self.staking = self._contract("ProviderStaking", d.staking)
         self.market = self._contract("JobMarket", d.market)
+        self.vault = self._contract("HoldingsVault", self.market.functions.VAULT().call())
         self.domain = MarketDomain(d.chain_id, d.market)
-        for who in (self.provider, self.client):
+        for who in (self.provider, self.client, self.attacker):
             self.tx(self.admin, self.token.functions.transfer(who.address, parse_amount("1000000")))
         big = 2**256 - 1  # an unlimited allowance: OpenZeppelin then skips the allowance write
         self.tx(self.provider, self.token.functions.approve(self.staking.address, big))
         self.tx(self.client, self.token.functions.approve(self.market.address, big))
         self.tx(self.provider, self.token.functions.approve(self.market.address, big))
+        self.tx(self.client, self.token.functions.approve(self.vault.address, big))
         self.gas_stake = self.tx(
             self.provider, self.staking.functions.stake(parse_amount("500000"))
         )
-        self.tx(
-            self.provider,
-            self.staking.functions.registerProvider(self.oracle.address, H100, PRICE, "http://x"),
-        )
+        provider = JouleLedger(w3, d, self.provider)
+        provider.register_provider(self.oracle, H100, PRICE, "http://x")
 
     def _contract(self, name: str, address: str) -> Contract:
         from jouleledger import load_artifact
@@ -62,18 +64,41 @@ class Bench:
     def tx(self, who: LocalAccount, call: Any) -> int:
         return int(send(self.w3, who, call)["gasUsed"])
 
-    def post(self, bid: int = 0, hint: int | None = None) -> tuple[int, int]:
+    def post(self, bid: int = 0) -> tuple[int, int]:
         deadline = self.w3.eth.get_block("latest")["timestamp"] + 86_400
         request = (b"\x11" * 32, H100, PRICE, parse_amount("10"), bid, deadline, ZERO)
-        if hint is None:
-            ids, _ = self.market.functions.queue(H100, 0, 1000).call()
-            hint = ids[-1] if ids and bid == 0 else 0
-        gas = self.tx(self.client, self.market.functions.postJob(request, hint))
+        gas = self.tx(self.client, self.market.functions.postJob(request))
         return self.market.functions.jobCount().call(), gas
 
+    def post_junk(self, count: int, kind: str) -> int:
+        """`count` jobs the provider cannot take, ahead of everything it can (higher bids),
+        posted by the attacker; returns the gas of the first. Kinds: "expired" (short
+        deadline, then the clock moves past it) and "below_ask" (priced under the ask),
+        each spread over as many priority levels as the bids reach."""
+        attacker = JouleLedger(self.w3, self.deployment, self.attacker)
+        now = int(self.w3.eth.get_block("latest")["timestamp"])
+        requests = [
+            JobRequest(
+                H100,
+                PRICE // 2 if kind == "below_ask" else PRICE,
+                parse_amount("0.001"),
+                bid=parse_amount("0.001") * (n + 1),
+                deadline=now + 30 if kind == "expired" else now + 86_400,
+            )
+            for n in range(count)
+        ]
+        results = attacker.post_jobs(requests)
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+        first = results[0].receipt
+        assert first is not None
+        if kind == "expired":
+            self.warp(31)
+        return int(first["gasUsed"])
+
     def claim(self) -> tuple[int, int]:
-        ids, _ = self.market.functions.queue(H100, 0, 1).call()
-        return ids[0], self.tx(self.provider, self.market.functions.claimNext())
+        receipt = send(self.w3, self.provider, self.market.functions.claimNext())
+        job = self.market.events.JobClaimed().process_receipt(receipt)[0]["args"]["jobId"]
+        return int(job), int(receipt["gasUsed"])
 
     def record(self, job_id: int) -> UsageRecord:
         now = self.w3.eth.get_block("latest")["timestamp"]
@@ -123,13 +148,13 @@ def measure() -> dict[str, int]:
         b.tx(b.client, b.market.functions.withdraw([first]))
 
         job, gas["post_job"] = b.post()
-        gas["raise_bid"] = b.tx(b.client, b.market.functions.raiseBid(job, parse_amount("1"), 0))
-        claimed, gas["claim_job"] = b.claim()
+        gas["raise_bid"] = b.tx(b.client, b.market.functions.raiseBid(job, parse_amount("1")))
+        claimed, gas["claim_next"] = b.claim()
         gas["settle_single"] = b.settle(claimed)
         b.warp(3601)
         gas["withdraw"] = b.tx(b.provider, b.market.functions.withdraw([claimed]))
         gas["full_lifecycle"] = (
-            gas["post_job"] + gas["claim_job"] + gas["settle_single"] + gas["withdraw"]
+            gas["post_job"] + gas["claim_next"] + gas["settle_single"] + gas["withdraw"]
         )
 
         for size in (8, 32, 128):
@@ -153,7 +178,32 @@ def measure() -> dict[str, int]:
         claimed, _ = b.claim()
         b.warp(86_401)
         gas["expire_job"] = b.tx(b.client, b.market.functions.expireJob(claimed))
-        return gas
+
+        gas["lock_holdings"] = b.tx(b.client, b.vault.functions.lock(parse_amount("1000")))
+    for kind in ("expired", "below_ask"):
+        gas |= measure_junk(kind)
+    kinds = ("expired", "below_ask")
+    gas["claim_next_behind_1000_junk"] = max(gas[f"claim_next_behind_1000_junk_{k}"] for k in kinds)
+    gas["claim_per_junk_job"] = max(gas[f"claim_per_junk_job_{k}"] for k in kinds)
+    gas["junk_post_cost"] = min(gas[f"junk_post_cost_{k}"] for k in kinds)
+    return gas
+
+
+def measure_junk(kind: str) -> dict[str, int]:
+    """claimNext behind 1,000 jobs of one kind the provider cannot take (on a fresh chain),
+    and what a junk job costs its poster (its escrow comes back in full: gas is the cost)."""
+    with start_devnet("anvil", accounts=5) as net:
+        b = Bench(net.w3, net.accounts)
+        for _ in range(2):
+            b.post()
+        _, base = b.claim()  # steady state: the provider holds a claimed job already
+        junk_post = b.post_junk(1_000, kind)
+        _, claim = b.claim()
+    return {
+        f"claim_next_behind_1000_junk_{kind}": claim,
+        f"claim_per_junk_job_{kind}": (claim - base) // 1_000,
+        f"junk_post_cost_{kind}": junk_post,
+    }
 
 
 def main() -> int:
