@@ -10,10 +10,15 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
+from jouleledger import start_devnet
+from jouleledger.deployment import save_deployment
+from jouleledger.units import parse_amount
 from jouleledger_oracle.cli import app
 from jouleledger_oracle.meter import SIMULATED_UUID_PREFIX
+from jouleledger_oracle.signer import decrypt_keystore
+from tests.conftest import ROOT
 
-from .harness import PASSWORD, write_keystore
+from .harness import PASSWORD, AnvilMarket, write_keystore
 
 runner = CliRunner()
 
@@ -93,3 +98,30 @@ def test_debug_shows_the_traceback(keystore: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert result.exception is not None and "wrong password" in str(result.exception)
+
+
+def test_signer_proof_lets_a_provider_bind_a_key_it_never_sees(
+    keystore: Path, tmp_path: Path
+) -> None:
+    with start_devnet("anvil", accounts=4, search_from=ROOT) as net:
+        market = AnvilMarket.deploy(net)
+        deployments = tmp_path / "deployments.json"
+        save_deployment(deployments, market.deployment)
+        newcomer = market.admin.as_account(net.accounts[3])
+        market.admin.transfer(newcomer.address, parse_amount("2000"))
+        newcomer.stake(parse_amount("2000"))
+        common = ["--rpc", str(net.rpc_url), "--keystore", str(keystore)]
+        common += ["--deployments", str(deployments)]
+        env = {"JL_ORACLE_PASSWORD": PASSWORD}
+        result = runner.invoke(
+            app, ["signer-proof", *common, "--provider", newcomer.address], env=env
+        )
+        assert result.exit_code == 0, result.output
+        proof = bytes.fromhex(result.stdout.strip().removeprefix("0x"))
+        oracle = Account.from_key(decrypt_keystore(keystore, PASSWORD))
+        newcomer.register_provider(oracle.address, "nvidia-h100", 10**15, "x", signer_proof=proof)
+        assert newcomer.provider().signer == oracle.address
+
+        bad = runner.invoke(app, ["signer-proof", *common, "--provider", "nobody"], env=env)
+        assert bad.exit_code == 2
+        assert bad.stderr.strip().splitlines() == ["error: --provider: 'nobody' is not an address"]
