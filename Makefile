@@ -97,7 +97,7 @@ lint: $(VENV)/.stamp slither
 # why next to a `slither-disable` comment.
 slither: $(VENV)/.stamp node_modules/.stamp
 	$(PY) scripts/build_contracts.py --build-info build/slither
-	cd build/slither && ../../$(VENV)/bin/slither . --hardhat-ignore-compile \
+	cd build/slither && ../../$(VENV)/bin/slither . --compile-force-framework hardhat --hardhat-ignore-compile \
 		--filter-paths node_modules --exclude-informational --exclude-low \
 		--exclude-optimization --fail-medium 2>&1 | grep -v -e "^npm " -e "hardhat"; \
 		exit $${PIPESTATUS[0]}

@@ -161,8 +161,9 @@ contract JobMarket is IJobMarket, JobQueue {
         Config memory config = _config;
         uint256 boost = 0;
         if (_openCount(gpuClass) >= config.busyThreshold) {
-            // The vault is immutable protocol code that only updates its own books.
-            // slither-disable-next-line reentrancy-benign
+            // The vault is immutable protocol code that only updates its own books and never
+            // calls back; this function is nonReentrant.
+            // slither-disable-next-line reentrancy-no-eth,reentrancy-benign
             boost = _vault.useBoost(msg.sender, request.deadline) / PackedJob.UNIT;
         }
         uint256 priority = bid + boost;
@@ -338,14 +339,16 @@ contract JobMarket is IJobMarket, JobQueue {
         uint24 index = _profiles[provider].index;
         uint256 first = _core[records[0].jobId];
         uint256 epoch = first.signerEpoch();
-        Terms memory t = _termsAt[first.termsVersion()];
+        uint256 version = first.termsVersion();
+        Terms memory t = _termsAt[version];
         bytes32[] memory hashes = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
             BatchRecord calldata record = records[i];
             uint256 word = _core[record.jobId];
-            if (word.signerEpoch() != epoch || !_sameAttestors(word.termsVersion(), t)) {
-                revert MarketMixedTerms(i, record.jobId);
-            }
+            if (
+                word.signerEpoch() != epoch
+                    || (word.termsVersion() != version && !_sameAttestors(word.termsVersion(), t))
+            ) revert MarketMixedTerms(i, record.jobId);
             hashes[i] = UsageRecords.hash(record, provider);
             _settleOne(record.jobId, word, index, provider, record.gpuMillis, record.energyMj, record.aiTokens, record.startTime, record.endTime);
         }

@@ -94,6 +94,9 @@ abstract contract MarketState is IJobMarketTypes, AccessControl, Pausable, Reent
         uint40 tail;
     }
 
+    // The market writes these and the extension reads them, by delegatecall in the market's
+    // storage: slither sees the extension's reads without the market's writes.
+    // slither-disable-start uninitialized-state
     Config internal _config;
     address internal _treasury;
     uint32 internal _attestorSetCount;
@@ -112,6 +115,7 @@ abstract contract MarketState is IJobMarketTypes, AccessControl, Pausable, Reent
     mapping(bytes4 gpuClass => mapping(uint24 designated => Queue)) internal _queues;
     mapping(bytes4 gpuClass => mapping(uint24 designated => mapping(uint256 level => Fifo))) internal _fifos;
     mapping(uint256 jobId => Node) internal _nodes;
+    // slither-disable-end uninitialized-state
 
     constructor() EIP712("JouleLedger JobMarket", "1") {}
 }

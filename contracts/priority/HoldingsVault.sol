@@ -98,6 +98,7 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
             h.warm -= uint96(amount - fromWarming);
             locked -= amount;
         }
+        // slither-disable-next-line incorrect-equality
         if (h.warming == 0) h.warmAt = 0;
         _holdings[msg.sender] = h;
         _totalLocked -= amount;
@@ -111,11 +112,14 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
     function useBoost(address holder, uint256 deadline) external returns (uint256 boost) {
         if (msg.sender != _market) revert HoldingsOnlyMarket(msg.sender);
         uint256 warm = _matured(_holdings[holder]).warm;
+        // slither-disable-next-line incorrect-equality
         if (warm == 0) return 0;
         BoostParams memory params = _params;
         uint256 capacity = _capacity(warm, params);
         Usage memory usage = _usage[holder];
         uint256 epoch = block.timestamp / EPOCH;
+        // Epoch numbers are compared, not balances: equality is the point.
+        // slither-disable-next-line incorrect-equality
         uint256 used = usage.epoch == epoch ? usage.used : 0;
         if (used >= capacity) return 0;
         boost = _boostOf(warm, params);
@@ -173,6 +177,7 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
         view_.backedUntil = usage.backedUntil;
         view_.boostPerJob = _boostOf(h.warm, params);
         view_.capacity = _capacity(h.warm, params);
+        // slither-disable-next-line incorrect-equality
         view_.used = usage.epoch == epoch ? usage.used : 0;
         view_.epochEndsAt = (epoch + 1) * EPOCH;
     }
@@ -215,6 +220,8 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
     function _boostOf(uint256 warm, BoostParams memory params) private pure returns (uint256) {
         uint256 boost = warm * params.boostBps / _BPS;
         if (boost > params.maxBoost) boost = params.maxBoost;
+        // Rounds down to whole nano-CPT, the unit the market stores priorities in.
+        // slither-disable-next-line weak-prng
         return boost - boost % _NANO;
     }
 }

@@ -161,8 +161,14 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard, EI
         address owner = _signerOwner[signer];
         if (owner != address(0)) revert StakingSignerInUse(signer, owner);
         if (IJobMarketExtension(_market).isAttestor(signer)) revert StakingSignerIsAttestor(signer);
-        (address recovered,,) = ECDSA.tryRecover(_bindingDigest(msg.sender, signer, p.signerNonce), signerProof);
-        if (recovered != signer) revert StakingInvalidSignerProof(signer, recovered);
+        // A malformed proof reverts with StakingInvalidSignerProof like a wrong one; the
+        // failure's detail (third value) adds nothing to that.
+        // slither-disable-next-line unused-return
+        (address recovered, ECDSA.RecoverError failure,) =
+            ECDSA.tryRecover(_bindingDigest(msg.sender, signer, p.signerNonce), signerProof);
+        if (failure != ECDSA.RecoverError.NoError || recovered != signer) {
+            revert StakingInvalidSignerProof(signer, recovered);
+        }
         if (p.signer != address(0)) delete _signerOwner[p.signer];
         _signerOwner[signer] = msg.sender;
         p.signer = signer;
