@@ -123,7 +123,9 @@ def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[st
     }
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     for name, extension in EXTENDED_BY.items():
-        files[f"{name}.json"] = _with_extension_abi(files[f"{name}.json"], files[f"{extension}.json"])
+        files[f"{name}.json"] = _with_extension_abi(
+            files[f"{name}.json"], files[f"{extension}.json"]
+        )
     return files
 
 

@@ -65,15 +65,26 @@ abstract contract JobQueue is MarketState {
         }
     }
 
+    /// @dev Popping the head leaves its successor's `prev` pointing at it: that write (a
+    /// cold read and a store on every claim) buys nothing, because a FIFO's head is known
+    /// by `fifo.head`, never by `prev`, and a node only ever moves towards the head. The
+    /// `prev` of every node but the head stays exact.
     function _dequeue(uint256 jobId) internal {
         Node memory node = _nodes[jobId];
         Fifo storage fifo = _fifos[node.gpuClass][node.designated][node.level];
         Queue storage q = _queues[node.gpuClass][node.designated];
-        if (node.prev == 0) fifo.head = node.next;
+        Fifo memory f = fifo;
+        bool isHead = f.head == jobId;
+        bool isTail = f.tail == jobId;
+        if (isHead) f.head = node.next;
         else _nodes[node.prev].next = node.next;
-        if (node.next == 0) fifo.tail = node.prev;
-        else _nodes[node.next].prev = node.prev;
-        if (node.prev == 0 && node.next == 0) q.levels &= ~uint224(1 << node.level);
+        if (isTail) f.tail = isHead ? 0 : node.prev;
+        else if (!isHead) _nodes[node.next].prev = node.prev;
+        if (isHead || isTail) {
+            fifo.head = f.head;
+            fifo.tail = f.tail;
+        }
+        if (f.head == 0) q.levels &= ~uint224(1 << node.level);
         // Cannot underflow: the job is in this queue.
         unchecked {
             q.count -= 1;
