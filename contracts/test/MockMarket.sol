@@ -3,20 +3,47 @@ pragma solidity 0.8.37;
 
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
 
-/// @notice Test double of the market for ProviderStaking's unit tests: no locked stake,
-/// and a pass-through to `slash` so tests can slash arbitrary amounts.
+/// @notice Test double of the market for ProviderStaking's unit tests: it answers what
+/// staking calls on its market (the wiring getters, the provider mirror, the attestor and
+/// locked-stake views) with no jobs and no attestors, and passes `slash` through so that
+/// tests can slash arbitrary amounts. The token, staking and vault it reports are set at
+/// deployment, so that tests can also wire it wrongly on purpose.
 contract MockMarket {
     IProviderStaking private immutable _staking;
+    address private immutable _token;
+    address private immutable _vault;
 
-    constructor(IProviderStaking staking) {
+    constructor(IProviderStaking staking, address token, address vault) {
         _staking = staking;
+        _token = token;
+        _vault = vault;
+    }
+
+    function STAKING() external view returns (address) {
+        return address(_staking);
+    }
+
+    function TOKEN() external view returns (address) {
+        return _token;
+    }
+
+    function VAULT() external view returns (address) {
+        return _vault;
     }
 
     function lockedStake(address) external pure returns (uint256) {
         return 0;
     }
 
-    function syncProvider(uint24, address, address) external {}
+    function isAttestor(address) external pure returns (bool) {
+        return false;
+    }
+
+    function syncProvider(address, uint24, address, bytes4, uint256, uint256, uint256, uint256) external {}
+
+    function syncStake(address, uint256) external {}
+
+    function syncMinStake(uint256) external {}
 
     function slash(address provider, uint256 amount, address recipient) external returns (uint256) {
         return _staking.slash(provider, amount, recipient);

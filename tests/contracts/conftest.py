@@ -1,10 +1,11 @@
 """Brownie fixtures shared by the contract tests (run with `make test-contracts`).
 
 Every test runs inside brownie's function isolation: the chain is reverted after each test.
-The protocol fixtures deploy token, staking and market the way `jouleledger.deployment`
-does, register two providers with their own oracle keys, and give helpers to post, claim
-and sign usage records. Signing goes through eth-account's generic EIP-712 encoder, not
-the SDK's hand-rolled one, so the two implementations check each other.
+The protocol fixtures deploy token, staking, holdings vault and market (with its extension)
+the way `jouleledger.deployment` does, register two providers with their own oracle keys
+(bound with a proof of possession), and give helpers to post, claim, lock holdings and sign
+usage records and signer bindings. Signing goes through eth-account's generic EIP-712
+encoder, not the SDK's hand-rolled one, so the two implementations check each other.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from brownie import Contract, web3
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
@@ -120,10 +122,28 @@ MIN_STAKE = 1_000 * ONE
 DISPUTE_WINDOW = 3600
 ARBITER_TIMEOUT = 3600
 UNBONDING_DELAY = 3 * 3600
+ASK_INCREASE_DELAY = 600
 COLLATERAL_BPS = 5_000
+COLLATERAL_CAP = 100 * ONE  # so the largest escrow is 200 CPT
+MAX_ESCROW = COLLATERAL_CAP * 10_000 // COLLATERAL_BPS
 FEE_BPS = 100
 DISPUTE_BOND = 10 * ONE
+MIN_DISPUTE_BOND = 10**15
+DEFAULT_SLASH_BPS = 5_000
+DEFAULT_EXPIRE_PENALTY_BPS = 1_000
+DEFAULT_TREASURY_SHARE_BPS = 1_000
+DEFAULT_BUSY_THRESHOLD = 16
 DAY = 86_400
+# The holdings vault, as `jouleledger.deployment` sets it up.
+WARMUP = 3600
+EPOCH = 3600
+BOOST_BPS = 100  # a boost of 1% of warm holdings per job
+MAX_BOOST = 50 * ONE
+HOLDING_PER_JOB = 100 * ONE
+MAX_JOBS_PER_EPOCH = 100
+# Job states
+OPEN, CLAIMED, SETTLED, DISPUTED, FINALIZED, EXPIRED, CANCELLED = range(1, 8)
+MAX_LEVEL = 223
 
 RECORD_FIELDS = [
     {"name": "jobId", "type": "uint256"},
@@ -138,6 +158,29 @@ RECORD_FIELDS = [
     {"name": "gpuIdHash", "type": "bytes32"},
 ]
 
+BINDING_FIELDS = [
+    {"name": "provider", "type": "address"},
+    {"name": "signer", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+]
+
+
+def padded(name: str) -> bytes:
+    """A parameter name as the bytes32 that MarketInvalidParameter carries."""
+    return name.encode().ljust(32, b"\0")
+
+
+def level_of(priority_wei: int) -> int:
+    """The priority level of a priority in wei, computed independently of the contract:
+    0 for zero, else 1 + 4*floor(log2(p)) + the two bits after the leading one (p in
+    nano-CPT), at most MAX_LEVEL."""
+    p = priority_wei // NANO
+    if p == 0:
+        return 0
+    e = p.bit_length() - 1
+    m = (p >> (e - 2)) & 3 if e >= 2 else (p << (2 - e)) & 3
+    return min(1 + 4 * e + m, MAX_LEVEL)
+
 
 class Record(dict):  # type: ignore[type-arg]
     """A usage record as an EIP-712 message; `.tuple()` / `.batch_tuple()` for calls."""
@@ -150,50 +193,144 @@ class Record(dict):  # type: ignore[type-arg]
         return values[:1] + values[2:]
 
 
+def _abi_key(item: dict[str, Any]) -> tuple[Any, ...]:
+    inputs = tuple(i["type"] for i in item.get("inputs", []))
+    return (item["type"], item.get("name"), inputs)
+
+
+def market_at(JobMarket: Any, JobMarketExtension: Any, address: Any) -> Any:
+    """The market at `address` as one brownie contract that answers both its own functions
+    and its extension's (served through the market's fallback); events and errors of both
+    decode."""
+    known = {_abi_key(item) for item in JobMarket.abi}
+    extra = [item for item in JobMarketExtension.abi if _abi_key(item) not in known]
+    return Contract.from_abi("JobMarket", str(address), JobMarket.abi + extra)
+
+
+class SignerKeys:
+    """The oracle keys of providers, looked up by the signer that staking has bound now, so
+    that what a test rotates is undone with the chain when brownie reverts it."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self._protocol = protocol
+        self._by_signer: dict[str, Any] = {}
+
+    def remember(self, key: Any) -> None:
+        self._by_signer[key.address] = key
+
+    def __getitem__(self, provider: str) -> Any:
+        return self._by_signer[self._protocol.staking.providerInfo(provider)["signer"]]
+
+
 class Protocol:
     """Deployed contracts plus helpers that drive them like the SDK would."""
 
-    def __init__(self, token: Any, staking: Any, market: Any, admin: Any, chain: Any) -> None:
-        self.token, self.staking, self.market, self.admin, self.chain = (
-            token,
-            staking,
-            market,
-            admin,
-            chain,
-        )
-        self.signer_keys: dict[str, Any] = {}
+    def __init__(
+        self,
+        token: Any,
+        staking: Any,
+        vault: Any,
+        market: Any,
+        admin: Any,
+        chain: Any,
+        treasury: Any = None,
+    ) -> None:
+        self.token, self.staking, self.vault, self.market = token, staking, vault, market
+        self.admin, self.chain, self.treasury = admin, chain, treasury
+        self.signer_keys = SignerKeys(self)
+
+    # --- accounts ----------------------------------------------------------------------
+
+    def wealth(self, *accounts: Any) -> int:
+        """Everything the accounts hold in the protocol: tokens, stake, unbonding, credit."""
+        total = 0
+        for account in accounts:
+            info = self.staking.providerInfo(account)
+            total += self.token.balanceOf(account) + info["stake"] + info["unbonding"]
+            total += self.market.credit(account)
+        return total
 
     def fund(self, account: Any, amount: int = 100_000 * ONE) -> None:
         self.token.transfer(account, amount, {"from": self.admin})
-        self.token.approve(self.market, 2**256 - 1, {"from": account})
-        self.token.approve(self.staking, 2**256 - 1, {"from": account})
+        for spender in (self.market, self.staking, self.vault):
+            self.token.approve(spender, 2**256 - 1, {"from": account})
+
+    def funded_local_account(self, accounts: Any, tokens: int) -> Any:
+        """A new account with a private key (so it can sign permits), CPT and gas money."""
+        who = accounts.add()
+        self.token.transfer(who, tokens, {"from": self.admin})
+        self.admin.transfer(who, "1 ether")
+        return who
+
+    # --- providers ---------------------------------------------------------------------
+
+    def sign_binding(
+        self, key: Any, provider: Any, signer: Any = None, nonce: int | None = None
+    ) -> bytes:
+        """`key`'s EIP-712 signature of SignerBinding(provider, signer, nonce) for staking:
+        the proof of possession that binding `signer` (default: key's own address) needs.
+        `nonce` defaults to the provider's current signerNonce."""
+        signer_address = str(signer) if signer is not None else Account.from_key(_key(key)).address
+        if nonce is None:
+            nonce = self.staking.providerInfo(provider)["signerNonce"]
+        message = encode_typed_data(
+            full_message={
+                "types": {"EIP712Domain": _DOMAIN_FIELDS, "SignerBinding": BINDING_FIELDS},
+                "primaryType": "SignerBinding",
+                "domain": {
+                    "name": "JouleLedger ProviderStaking",
+                    "version": "1",
+                    "chainId": self.chain.id,
+                    "verifyingContract": str(self.staking),
+                },
+                "message": {"provider": str(provider), "signer": signer_address, "nonce": nonce},
+            }
+        )
+        return bytes(Account.sign_message(message, _key(key)).signature)
 
     def add_provider(
-        self, account: Any, gpu_class: bytes = H100, ask: int = PRICE, stake: int = 10_000 * ONE
+        self,
+        account: Any,
+        gpu_class: bytes = H100,
+        ask: int = PRICE,
+        stake: int = 10_000 * ONE,
+        signer: Any = None,
     ) -> Any:
         """Fund, stake and register `account`; returns its oracle signer (a local key)."""
         self.fund(account)
-        signer = Account.create()
-        self.signer_keys[account.address] = signer
+        signer = signer or Account.create()
+        self.signer_keys.remember(signer)
         self.staking.stake(stake, {"from": account})
         self.staking.registerProvider(
-            signer.address, gpu_class, ask, "http://gpu.test", {"from": account}
+            signer.address,
+            self.sign_binding(signer, account),
+            gpu_class,
+            ask,
+            "http://gpu.test",
+            {"from": account},
         )
         return signer
 
-    def hint(self, gpu_class: bytes, bid: int, job_id: int | None = None) -> int:
-        """The job to insert after: the last one that goes before a job with `bid`."""
-        ids, bids = self.market.queue(gpu_class, 0, 1000)
-        new_id = job_id if job_id is not None else self.market.jobCount() + 1
-        after = 0
-        for other, other_bid in zip(ids, bids, strict=True):
-            if other == new_id:
-                continue
-            if other_bid > bid or (other_bid == bid and other < new_id):
-                after = other
-            else:
-                break
-        return after
+    def update_provider(
+        self,
+        account: Any,
+        signer: Any = None,
+        gpu_class: bytes = H100,
+        ask: int = PRICE,
+        endpoint: str = "http://gpu.test",
+    ) -> Any:
+        """updateProvider; a new `signer` (a local key) is bound with a fresh proof, else
+        the current one stays (empty proof)."""
+        if signer is None:
+            address, proof = self.staking.providerInfo(account)["signer"], b""
+        else:
+            address, proof = signer.address, self.sign_binding(signer, account)
+            self.signer_keys.remember(signer)
+        return self.staking.updateProvider(
+            address, proof, gpu_class, ask, endpoint, {"from": account}
+        )
+
+    # --- clients -----------------------------------------------------------------------
 
     def request(
         self,
@@ -204,20 +341,20 @@ class Protocol:
         deadline: int | None = None,
         provider: Any = ZERO_ADDRESS,
     ) -> tuple[Any, ...]:
-        deadline = deadline if deadline is not None else self.chain.time() + DAY
+        deadline = deadline if deadline is not None else self.now() + DAY
         return (b"\x11" * 32, gpu_class, price, max_payment, bid, deadline, str(provider))
 
-    def post(self, client: Any, bid: int = 0, gpu_class: bytes = H100, **kwargs: Any) -> int:
+    def post_tx(self, client: Any, bid: int = 0, gpu_class: bytes = H100, **kwargs: Any) -> Any:
         request = self.request(gpu_class=gpu_class, bid=bid, **kwargs)
-        tx = self.market.postJob(request, self.hint(gpu_class, bid), {"from": client})
-        return int(tx.return_value)
+        return self.market.postJob(request, {"from": client})
 
-    def funded_local_account(self, accounts: Any, tokens: int) -> Any:
-        """A new account with a private key (so it can sign permits), CPT and gas money."""
-        who = accounts.add()
-        self.token.transfer(who, tokens, {"from": self.admin})
-        self.admin.transfer(who, "1 ether")
-        return who
+    def post(self, client: Any, bid: int = 0, gpu_class: bytes = H100, **kwargs: Any) -> int:
+        """Posts a job (no hint: postJob takes none) and returns its id."""
+        tx = self.post_tx(client, bid=bid, gpu_class=gpu_class, **kwargs)
+        return int(tx.events["JobPosted"]["jobId"])
+
+    def queue(self, gpu_class: bytes = H100, limit: int = 1000) -> list[int]:
+        return [int(j) for j in self.market.queue(gpu_class, 0, limit)[0]]
 
     def permit(
         self, owner: Any, spender: Any, value: int, deadline: int
@@ -239,10 +376,48 @@ class Protocol:
         signed = Account.sign_typed_data(owner.private_key, domain, PERMIT_TYPES, message)
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
+    # --- holdings ----------------------------------------------------------------------
+
+    def lock(self, holder: Any, amount: int) -> Any:
+        return self.vault.lock(amount, {"from": holder})
+
+    def lock_warm(self, holder: Any, amount: int) -> None:
+        """Locks `amount` for `holder` and lets the warm-up pass."""
+        self.lock(holder, amount)
+        self.sleep(WARMUP + 1)
+
+    def make_busy(self, filler: Any, gpu_class: bytes = H100) -> list[int]:
+        """Posts zero-bid jobs of `gpu_class` until the class counts as busy."""
+        jobs = []
+        while not self.market.classStatus(gpu_class)[1]:
+            jobs.append(self.post(filler, gpu_class=gpu_class, max_payment=ONE))
+        return jobs
+
+    # --- time --------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """The latest block's timestamp: what the next transaction's block.timestamp is at
+        least (brownie's chain.time() follows the wall clock, and anvil's blocks run ahead
+        of it when many are mined in a second)."""
+        return int(self.chain[-1].timestamp)
+
+    def sleep(self, seconds: int) -> None:
+        """Moves the clock on by `seconds` and mines a block there."""
+        self.chain.sleep(seconds)
+        self.chain.mine()
+
+    def start_of_epoch(self, margin: int = 10) -> None:
+        """Moves the clock to `margin` seconds into the next holdings epoch, so that the
+        transactions that follow (within the hour) fall in one epoch."""
+        now = self.now()
+        self.sleep(EPOCH - now % EPOCH + margin)
+
+    # --- usage records -----------------------------------------------------------------
+
     def record(
         self, job_id: int, provider: Any, gpu_millis: int = 5_000, **overrides: Any
     ) -> Record:
-        now = self.chain.time()
+        now = self.now()
         fields = {
             "jobId": job_id,
             "provider": str(provider),
@@ -292,16 +467,40 @@ class Protocol:
         )
         return bytes(Account.sign_message(message, _key(key)).signature)
 
-    def settle(self, job_id: int, provider: Any, sender: Any = None, **record: Any) -> Any:
+    def settle(
+        self,
+        job_id: int,
+        provider: Any,
+        sender: Any = None,
+        key: Any = None,
+        attestors: tuple[Any, ...] = (),
+        **record: Any,
+    ) -> Any:
+        """Settles `job_id` with a record signed by `key` (default: the provider's current
+        oracle key) and co-signed by `attestors` (sorted here by address)."""
         rec = self.record(job_id, provider, **record)
-        signature = self.sign(self.signer_keys[provider.address], rec)
-        return self.market.settle(rec.tuple(), signature, [], {"from": sender or provider})
+        signature = self.sign(key or self.signer_keys[provider.address], rec)
+        ordered = sorted(attestors, key=lambda a: int(a.address, 16))
+        cosigned = [self.sign(a, rec) for a in ordered]
+        return self.market.settle(rec.tuple(), signature, cosigned, {"from": sender or provider})
 
     def settle_batch(self, job_ids: list[int], provider: Any) -> Any:
         records = [self.record(j, provider) for j in job_ids]
         signature = self.sign_batch(self.signer_keys[provider.address], records)
         batch = [r.batch_tuple() for r in records]
         return self.market.settleBatch(provider, batch, signature, [], {"from": provider})
+
+    def claimed(self, client: Any, provider: Any, **post: Any) -> int:
+        """Posts a job and has `provider` claim it (it must be the best it can take)."""
+        job = self.post(client, **post)
+        self.market.claimJob(job, {"from": provider})
+        return job
+
+    def settled(self, client: Any, provider: Any, bid: int = ONE, **post: Any) -> int:
+        """A settled job: 4,000 GPU-s at 0.001 CPT plus `bid` paid, the rest refundable."""
+        job = self.claimed(client, provider, bid=bid, **post)
+        self.settle(job, provider, gpu_millis=4_000_000)
+        return job
 
 
 _DOMAIN_FIELDS = [
@@ -316,27 +515,87 @@ def _key(key: Any) -> Any:
     return getattr(key, "key", None) or getattr(key, "private_key", key)
 
 
-@pytest.fixture(scope="module")
-def protocol(
-    ComputePowerToken: Any, ProviderStaking: Any, JobMarket: Any, accounts: Any, chain: Any
+def deploy_protocol(
+    ComputePowerToken: Any,
+    ProviderStaking: Any,
+    HoldingsVault: Any,
+    JobMarketExtension: Any,
+    JobMarket: Any,
+    admin: Any,
+    treasury: Any,
+    chain: Any,
+    supply: int = 100_000_000 * ONE,
 ) -> Protocol:
-    admin = accounts[0]
-    token = ComputePowerToken.deploy(100_000_000 * ONE, {"from": admin})
-    staking = ProviderStaking.deploy(token, UNBONDING_DELAY, MIN_STAKE, admin, {"from": admin})
+    """Deploys and wires a protocol in the order `jouleledger.deployment` uses, with the
+    market's defaults for every terms setting."""
+    sender = {"from": admin}
+    token = ComputePowerToken.deploy(supply, sender)
+    staking = ProviderStaking.deploy(
+        token, UNBONDING_DELAY, MIN_STAKE, ASK_INCREASE_DELAY, admin, sender
+    )
+    vault = HoldingsVault.deploy(
+        token,
+        WARMUP,
+        EPOCH,
+        (BOOST_BPS, MAX_BOOST, HOLDING_PER_JOB, MAX_JOBS_PER_EPOCH),
+        admin,
+        sender,
+    )
+    extension = JobMarketExtension.deploy(sender)
     market = JobMarket.deploy(
         token,
         staking,
+        vault,
+        extension,
         DISPUTE_WINDOW,
         ARBITER_TIMEOUT,
         COLLATERAL_BPS,
-        accounts[9],
+        COLLATERAL_CAP,
+        treasury,
         admin,
-        {"from": admin},
+        sender,
     )
-    staking.setMarket(market, {"from": admin})
-    market.setFeeBps(FEE_BPS, {"from": admin})
-    market.setDisputeBond(DISPUTE_BOND, {"from": admin})
-    return Protocol(token, staking, market, admin, chain)
+    staking.setMarket(market, sender)
+    vault.setMarket(market, sender)
+    market = market_at(JobMarket, JobMarketExtension, market.address)
+    return Protocol(token, staking, vault, market, admin, chain, treasury)
+
+
+@pytest.fixture(scope="module")
+def deploy(
+    ComputePowerToken: Any,
+    ProviderStaking: Any,
+    HoldingsVault: Any,
+    JobMarketExtension: Any,
+    JobMarket: Any,
+    accounts: Any,
+    chain: Any,
+) -> Callable[..., Protocol]:
+    """Deploys a fresh protocol on the contracts' defaults: `deploy(admin=, treasury=)`
+    (accounts 0 and 9 unless given)."""
+
+    def fresh(admin: Any = None, treasury: Any = None) -> Protocol:
+        return deploy_protocol(
+            ComputePowerToken,
+            ProviderStaking,
+            HoldingsVault,
+            JobMarketExtension,
+            JobMarket,
+            admin or accounts[0],
+            treasury or accounts[9],
+            chain,
+        )
+
+    return fresh
+
+
+@pytest.fixture(scope="module")
+def protocol(deploy: Callable[..., Protocol]) -> Protocol:
+    """The protocol with the fee and dispute bond `jouleledger.deployment` sets."""
+    p = deploy()
+    p.market.setFeeBps(FEE_BPS, {"from": p.admin})
+    p.market.setDisputeBond(DISPUTE_BOND, {"from": p.admin})
+    return p
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +635,29 @@ def market(protocol: Protocol) -> Any:
 @pytest.fixture
 def staking(protocol: Protocol) -> Any:
     return protocol.staking
+
+
+@pytest.fixture
+def vault(protocol: Protocol) -> Any:
+    return protocol.vault
+
+
+def send_raw(
+    sender: Any,
+    contract: Any,
+    function: str,
+    *args: Any,
+    gas: int = 600_000,
+    nonce: int | None = None,
+) -> str:
+    """Sends a call from an unlocked node account straight through web3, without brownie's
+    receipt machinery (much faster for bulk set-up); returns the transaction hash."""
+    data = getattr(contract, function).encode_input(*args)
+    tx = {"from": str(sender), "to": str(contract), "data": data, "gas": gas, "gasPrice": 0}
+    if nonce is not None:
+        tx["nonce"] = nonce
+    return web3.eth.send_transaction(tx).hex()
+
+
+def receipt_of(tx_hash: str) -> Any:
+    return web3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)

@@ -5,25 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 import brownie
+import pytest
 from conftest import (
     A100,
     ARBITER_TIMEOUT,
+    CANCELLED,
+    CLAIMED,
     COLLATERAL_BPS,
+    COLLATERAL_CAP,
     DAY,
+    DEFAULT_BUSY_THRESHOLD,
+    DEFAULT_EXPIRE_PENALTY_BPS,
+    DEFAULT_SLASH_BPS,
+    DEFAULT_TREASURY_SHARE_BPS,
     DISPUTE_BOND,
     DISPUTE_WINDOW,
+    EXPIRED,
     FEE_BPS,
+    FINALIZED,
     H100,
+    MAX_ESCROW,
+    MIN_DISPUTE_BOND,
+    MIN_STAKE,
     NANO,
     ONE,
+    OPEN,
     PRICE,
+    SETTLED,
     UNBONDING_DELAY,
     ZERO_ADDRESS,
+    padded,
 )
 from eth_account import Account
 from web3 import Web3
 
-OPEN, CLAIMED, SETTLED, DISPUTED, FINALIZED, EXPIRED, CANCELLED = range(1, 8)
 ARBITER_ROLE = Web3.keccak(text="ARBITER_ROLE")
 PARAMS_ROLE = Web3.keccak(text="PARAMS_ROLE")
 PAUSER_ROLE = Web3.keccak(text="PAUSER_ROLE")
@@ -38,35 +53,75 @@ def claimed_job(protocol: Any, client: Any, provider: Any, **post: Any) -> int:
 # --- deployment ----------------------------------------------------------------------------
 
 
+def deploy_market(JobMarket: Any, protocol: Any, *args: Any, **changes: Any) -> Any:
+    """JobMarket.deploy with the protocol's wiring and settings, some of them changed."""
+    a = protocol.admin
+    settings = {
+        "token": protocol.token,
+        "staking": protocol.staking,
+        "vault": protocol.vault,
+        "extension": protocol.market.EXTENSION(),
+        "window": DISPUTE_WINDOW,
+        "timeout": ARBITER_TIMEOUT,
+        "bps": COLLATERAL_BPS,
+        "cap": COLLATERAL_CAP,
+        "treasury": a,
+        "admin": a,
+    }
+    settings.update(changes)
+    return JobMarket.deploy(*settings.values(), {"from": a})
+
+
 def test_constructor_refuses_an_unbonding_delay_not_beyond_window_and_timeout(
-    JobMarket: Any, protocol: Any, accounts: Any, error: Any
+    JobMarket: Any, protocol: Any, error: Any
 ) -> None:
     window = UNBONDING_DELAY - ARBITER_TIMEOUT
     with brownie.reverts(error("MarketUnbondingTooShort", UNBONDING_DELAY, UNBONDING_DELAY + 1)):
-        JobMarket.deploy(
-            protocol.token,
-            protocol.staking,
-            window,
-            ARBITER_TIMEOUT,
-            0,
-            accounts[9],
-            accounts[0],
-            {"from": accounts[0]},
-        )
+        deploy_market(JobMarket, protocol, window=window)
 
 
-def test_constructor_refuses_zero_addresses_and_collateral_over_100_percent(
-    JobMarket: Any, protocol: Any, accounts: Any, error: Any
+@pytest.mark.parametrize("role", ["token", "staking", "vault", "extension", "treasury", "admin"])
+def test_constructor_refuses_a_zero_address(
+    JobMarket: Any, protocol: Any, role: str, error: Any
 ) -> None:
-    a = accounts[0]
     with brownie.reverts(error("MarketZeroAddress")):
-        JobMarket.deploy(ZERO_ADDRESS, protocol.staking, 1, 1, 0, a, a, {"from": a})
-    with brownie.reverts(error("MarketZeroAddress")):
-        JobMarket.deploy(protocol.token, protocol.staking, 1, 1, 0, ZERO_ADDRESS, a, {"from": a})
-    with brownie.reverts(
-        error("MarketInvalidParameter", b"collateralBps".ljust(32, b"\0"), 10_001)
-    ):
-        JobMarket.deploy(protocol.token, protocol.staking, 1, 1, 10_001, a, a, {"from": a})
+        deploy_market(JobMarket, protocol, **{role: ZERO_ADDRESS})
+
+
+def test_constructor_refuses_collateral_over_100_percent(
+    JobMarket: Any, protocol: Any, error: Any
+) -> None:
+    with brownie.reverts(error("MarketInvalidParameter", padded("collateralBps"), 10_001)):
+        deploy_market(JobMarket, protocol, bps=10_001)
+
+
+def test_constructor_refuses_a_collateral_cap_not_in_whole_nano_cpt(
+    JobMarket: Any, protocol: Any, error: Any
+) -> None:
+    cap = COLLATERAL_CAP + 1
+    with brownie.reverts(error("MarketInvalidParameter", padded("collateralCap"), cap)):
+        deploy_market(JobMarket, protocol, cap=cap)
+
+
+def test_a_fresh_market_has_bounded_default_terms(JobMarket: Any, protocol: Any) -> None:
+    fresh = deploy_market(JobMarket, protocol)
+    assert fresh.COLLATERAL_CAP() == COLLATERAL_CAP
+    assert fresh.VAULT() == protocol.vault
+    # Version 0 holds the constructor's defaults; the fixture's setters made versions 1, 2.
+    defaults = (
+        0,
+        MIN_DISPUTE_BOND,
+        DEFAULT_SLASH_BPS,
+        DEFAULT_EXPIRE_PENALTY_BPS,
+        DEFAULT_TREASURY_SHARE_BPS,
+        0,
+        0,
+    )
+    terms, attestors = protocol.market.terms(0)
+    assert [int(value) for value in terms] == list(defaults) and list(attestors) == []
+    params = protocol.market.parameters()
+    assert (params["termsVersion"], params["disputeBond"]) == (2, DISPUTE_BOND)
+    assert params["busyThreshold"] == DEFAULT_BUSY_THRESHOLD
 
 
 # --- posting -------------------------------------------------------------------------------
@@ -75,7 +130,7 @@ def test_constructor_refuses_zero_addresses_and_collateral_over_100_percent(
 def test_post_escrows_and_emits(protocol: Any, market: Any, client: Any) -> None:
     before = protocol.token.balanceOf(client)
     request = protocol.request(bid=2 * ONE)
-    tx = market.postJob(request, 0, {"from": client})
+    tx = market.postJob(request, {"from": client})
     job = tx.return_value
     assert protocol.token.balanceOf(client) == before - 12 * ONE
     event = tx.events["JobPosted"]
@@ -93,23 +148,23 @@ def test_post_escrows_and_emits(protocol: Any, market: Any, client: Any) -> None
 def test_post_validates_its_request(
     protocol: Any, market: Any, client: Any, chain: Any, error: Any
 ) -> None:
-    now = chain.time()
+    now = protocol.now()
     with brownie.reverts(error("MarketInvalidGpuClass")):
-        market.postJob(protocol.request(gpu_class=b"\0" * 4), 0, {"from": client})
+        market.postJob(protocol.request(gpu_class=b"\0" * 4), {"from": client})
     past = now - 1
     with brownie.reverts(revert_pattern=rf"MarketInvalidDeadline: {past}, \d+"):
-        market.postJob(protocol.request(deadline=past), 0, {"from": client})
+        market.postJob(protocol.request(deadline=past), {"from": client})
     with brownie.reverts(error("MarketZeroPayment")):
-        market.postJob(protocol.request(max_payment=0), 0, {"from": client})
+        market.postJob(protocol.request(max_payment=0), {"from": client})
     with brownie.reverts(error("MarketAmountNotAligned", ONE + 1, NANO)):
-        market.postJob(protocol.request(max_payment=ONE + 1), 0, {"from": client})
+        market.postJob(protocol.request(max_payment=ONE + 1), {"from": client})
     with brownie.reverts(error("MarketAmountNotAligned", PRICE + 7, NANO)):
-        market.postJob(protocol.request(price=PRICE + 7), 0, {"from": client})
+        market.postJob(protocol.request(price=PRICE + 7), {"from": client})
     huge = 2**64 * NANO
     with brownie.reverts(error("MarketAmountTooLarge", huge, (2**64 - 1) * NANO)):
-        market.postJob(protocol.request(max_payment=huge), 0, {"from": client})
+        market.postJob(protocol.request(max_payment=huge), {"from": client})
     with brownie.reverts(error("MarketProviderNotRegistered", client)):
-        market.postJob(protocol.request(provider=client), 0, {"from": client})
+        market.postJob(protocol.request(provider=client), {"from": client})
 
 
 def test_post_without_allowance_reverts_with_the_token_error(
@@ -117,16 +172,16 @@ def test_post_without_allowance_reverts_with_the_token_error(
 ) -> None:
     poor = accounts[7]
     with brownie.reverts(error("ERC20InsufficientAllowance", market, 0, 10 * ONE)):
-        market.postJob(protocol.request(), 0, {"from": poor})
+        market.postJob(protocol.request(), {"from": poor})
 
 
 def test_post_with_permit_escrows_in_one_transaction(
     protocol: Any, market: Any, accounts: Any, chain: Any
 ) -> None:
     who = protocol.funded_local_account(accounts, 20 * ONE)
-    deadline = chain.time() + 600
+    deadline = protocol.now() + 600
     v, r, s = protocol.permit(who, market, 11 * ONE, deadline)
-    tx = market.postJobWithPermit(protocol.request(bid=ONE), 0, deadline, v, r, s, {"from": who})
+    tx = market.postJobWithPermit(protocol.request(bid=ONE), deadline, v, r, s, {"from": who})
     assert market.job(tx.return_value)["client"] == who
     assert protocol.token.balanceOf(who) == 9 * ONE
     assert protocol.token.allowance(who, market) == 0
@@ -143,20 +198,17 @@ def test_queue_orders_by_bid_then_age(
     assert list(ids) == [b, a, c, d]
     assert list(bids) == [3 * ONE, ONE, ONE, 0]
     assert list(market.queue(H100, a, 10)[0]) == [c, d]
+    assert list(market.queue(H100, 0, 2)[0]) == [b, a]
     assert list(market.queue(A100, 0, 10)[0]) == []
 
 
-def test_post_refuses_a_hint_that_breaks_the_order(
-    protocol: Any, market: Any, client: Any, error: Any
+def test_queue_from_a_job_not_queued_there_is_empty(
+    protocol: Any, market: Any, provider: Any, client: Any
 ) -> None:
-    low = protocol.post(client, bid=0)
-    next_id = market.jobCount() + 1
-    with brownie.reverts(error("MarketInvalidQueueHint", next_id, low)):
-        market.postJob(protocol.request(bid=ONE), low, {"from": client})  # must go before `low`
-    with brownie.reverts(error("MarketInvalidQueueHint", next_id, 0)):
-        market.postJob(protocol.request(bid=0), 0, {"from": client})  # must go after `low`
-    with brownie.reverts(error("MarketInvalidQueueHint", next_id, 999)):
-        market.postJob(protocol.request(bid=0), 999, {"from": client})  # not in the queue
+    claimed = protocol.claimed(client, provider)
+    protocol.post(client)
+    assert market.queue(H100, claimed, 10) == ((), ())
+    assert market.queue(H100, 999, 10) == ((), ())
 
 
 def test_raise_bid_moves_the_job_up_and_escrows_the_difference(
@@ -165,7 +217,7 @@ def test_raise_bid_moves_the_job_up_and_escrows_the_difference(
     a = protocol.post(client, bid=2 * ONE)
     b = protocol.post(client2, bid=ONE)
     before = protocol.token.balanceOf(client2)
-    tx = market.raiseBid(b, 3 * ONE, 0, {"from": client2})
+    tx = market.raiseBid(b, 3 * ONE, {"from": client2})
     assert tx.events["BidRaised"]["bid"] == 3 * ONE
     assert protocol.token.balanceOf(client2) == before - 2 * ONE
     assert list(market.queue(H100, 0, 10)[0]) == [b, a]
@@ -177,12 +229,14 @@ def test_raise_bid_errors(
 ) -> None:
     job = protocol.post(client, bid=ONE)
     with brownie.reverts(error("MarketNotJobClient", job, client2)):
-        market.raiseBid(job, 2 * ONE, 0, {"from": client2})
+        market.raiseBid(job, 2 * ONE, {"from": client2})
     with brownie.reverts(error("MarketBidNotHigher", job, ONE, ONE)):
-        market.raiseBid(job, ONE, 0, {"from": client})
+        market.raiseBid(job, ONE, {"from": client})
+    with brownie.reverts(error("MarketAmountNotAligned", 2 * ONE + 1, NANO)):
+        market.raiseBid(job, 2 * ONE + 1, {"from": client})
     market.claimJob(job, {"from": provider})
     with brownie.reverts(error("MarketInvalidJobState", job, CLAIMED)):
-        market.raiseBid(job, 2 * ONE, 0, {"from": client})
+        market.raiseBid(job, 2 * ONE, {"from": client})
 
 
 def test_cancel_credits_the_whole_escrow(
@@ -258,24 +312,48 @@ def test_claim_errors(
         market.claimJob(job, {"from": provider2})
 
 
-def test_claim_needs_free_stake_for_the_lock(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+def test_claim_needs_the_collateral_cap_free_whatever_the_job(
+    protocol: Any, market: Any, client: Any, accounts: Any, error: Any
 ) -> None:
-    protocol.post(client, max_payment=19_000 * ONE)  # lock 9,500 of 10,000
-    market.claimNext({"from": provider})
-    protocol.post(client, max_payment=2_000 * ONE)  # another 1,000 would exceed the stake
-    with brownie.reverts(error("MarketInsufficientStake", provider, 10_000 * ONE, 10_500 * ONE)):
+    protocol.staking.setMinStake(100 * ONE, {"from": protocol.admin})
+    small = accounts[6]
+    protocol.add_provider(small, stake=250 * ONE)
+    for _ in range(2):
+        protocol.post(client, max_payment=MAX_ESCROW)  # each locks the whole 100 CPT cap
+        market.claimNext({"from": small})  # needs 0 + 100, then 100 + 100 <= 250
+    # 200 locked + 100 > 250: even a 1 CPT job (lock 0.5) needs the cap free, so whether a
+    # provider can claim never depends on the job.
+    protocol.post(client, max_payment=ONE)
+    with brownie.reverts(error("MarketInsufficientStake", small, 250 * ONE, 300 * ONE)):
+        market.claimNext({"from": small})
+
+
+def test_claim_needs_the_minimum_stake(
+    protocol: Any, market: Any, staking: Any, provider: Any, client: Any, error: Any
+) -> None:
+    protocol.post(client)
+    stake = staking.providerInfo(provider)["stake"]
+    staking.requestUnbond(stake - MIN_STAKE + ONE, {"from": provider})
+    with brownie.reverts(error("MarketInsufficientStake", provider, MIN_STAKE - ONE, MIN_STAKE)):
         market.claimNext({"from": provider})
 
 
-def test_claim_walk_is_bounded(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+def test_post_refuses_a_job_whose_lock_exceeds_the_cap(
+    protocol: Any, market: Any, client: Any, error: Any
 ) -> None:
-    for _ in range(33):
-        protocol.post(client, bid=ONE, price=PRICE // 2)  # none of them the provider takes
-    target = protocol.post(client, bid=0)
-    with brownie.reverts(error("MarketSkipLimitReached", target, 33)):
-        market.claimJob(target, {"from": provider})
+    protocol.post(client, max_payment=MAX_ESCROW - ONE, bid=ONE)  # exactly at the cap
+    too_large = MAX_ESCROW + ONE
+    with brownie.reverts(error("MarketJobTooLarge", too_large, MAX_ESCROW)):
+        market.postJob(protocol.request(max_payment=MAX_ESCROW, bid=ONE), {"from": client})
+
+
+def test_raise_bid_refuses_to_grow_a_job_past_the_cap(
+    protocol: Any, market: Any, client: Any, error: Any
+) -> None:
+    job = protocol.post(client, max_payment=MAX_ESCROW - ONE)
+    with brownie.reverts(error("MarketJobTooLarge", MAX_ESCROW + ONE, MAX_ESCROW)):
+        market.raiseBid(job, 2 * ONE, {"from": client})
+    market.raiseBid(job, ONE, {"from": client})
 
 
 # --- settlement ----------------------------------------------------------------------------
@@ -287,8 +365,8 @@ def test_settle_errors_on_bad_usage(
     job = claimed_job(protocol, client, provider)
     for bad in (
         {"energyMj": 0},
-        {"startTime": chain.time(), "endTime": chain.time() - 5},
-        {"endTime": chain.time() + 99},
+        {"startTime": protocol.now(), "endTime": protocol.now() - 5},
+        {"endTime": protocol.now() + 99},
     ):
         with brownie.reverts(error("MarketInvalidUsage", job)):
             protocol.settle(job, provider, **bad)
@@ -297,7 +375,7 @@ def test_settle_errors_on_bad_usage(
 def test_settle_after_the_deadline_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
 ) -> None:
-    deadline = chain.time() + 100
+    deadline = protocol.now() + 100
     job = claimed_job(protocol, client, provider, deadline=deadline)
     chain.sleep(200)
     chain.mine()
@@ -407,7 +485,7 @@ def test_set_attestors_validates(market: Any, protocol: Any, accounts: Any, erro
 def test_expire_claimed_job_refunds_and_penalises_the_provider(
     protocol: Any, market: Any, provider: Any, client: Any, accounts: Any, chain: Any, error: Any
 ) -> None:
-    deadline = chain.time() + 100
+    deadline = protocol.now() + 100
     job = claimed_job(protocol, client, provider, deadline=deadline)
     with brownie.reverts(error("MarketDeadlineNotPassed", job, deadline)):
         market.expireJob(job, {"from": accounts[7]})
@@ -430,7 +508,7 @@ def test_expire_claimed_job_refunds_and_penalises_the_provider(
 def test_expire_open_job_refunds_without_penalty(
     protocol: Any, market: Any, client: Any, chain: Any
 ) -> None:
-    job = protocol.post(client, bid=ONE, deadline=chain.time() + 100)
+    job = protocol.post(client, bid=ONE, deadline=protocol.now() + 100)
     chain.sleep(200)
     tx = market.expireJob(job, {"from": client})
     assert tx.events["JobExpired"]["penalty"] == 0
@@ -460,8 +538,13 @@ def test_client_wins_dispute_gets_payment_bond_and_slash(
     tx = market.resolveDispute(job, True, {"from": protocol.admin})
     event = tx.events["DisputeResolved"]
     assert (event["clientWins"], event["byDefault"], event["slashed"]) == (True, False, slashed)
-    assert market.credit(client) == 5 * ONE - fee + DISPUTE_BOND + slashed - slashed // 10
-    assert market.credit(treasury) == fee + slashed // 10
+    # The treasury takes its 10% of the bond and of the slash whoever wins.
+    bond_share = DISPUTE_BOND // 10
+    assert market.credit(client) == (
+        5 * ONE - fee + DISPUTE_BOND - bond_share + slashed - slashed // 10
+    )
+    assert market.credit(treasury) == fee + bond_share + slashed // 10
+    assert event["toTreasury"] == fee + bond_share + slashed // 10
     assert market.lockedStake(provider) == 0
     assert market.job(job)["state"] == FINALIZED
 
@@ -578,11 +661,11 @@ def test_pause_stops_posting_and_claiming_only(
         market.pause({"from": accounts[7]})
     market.pause({"from": protocol.admin})
     with brownie.reverts(error("EnforcedPause")):
-        market.postJob(protocol.request(), 0, {"from": client})
+        market.postJob(protocol.request(), {"from": client})
     with brownie.reverts(error("EnforcedPause")):
         market.claimNext({"from": provider})
     with brownie.reverts(error("EnforcedPause")):
-        market.raiseBid(open_job, ONE, 0, {"from": client})
+        market.raiseBid(open_job, ONE, {"from": client})
     market.withdraw([job], {"from": client})  # withdrawals go on
     market.cancelJob(open_job, {"from": client})  # and so does getting escrow back
     market.unpause({"from": protocol.admin})
@@ -591,7 +674,18 @@ def test_pause_stops_posting_and_claiming_only(
 
 def test_sync_provider_is_for_staking_only(market: Any, accounts: Any, error: Any) -> None:
     with brownie.reverts(error("MarketOnlyStaking", accounts[7])):
-        market.syncProvider(1, accounts[7], accounts[7], {"from": accounts[7]})
+        market.syncProvider(
+            accounts[7], 1, accounts[7], H100, ONE, PRICE, 0, 0, {"from": accounts[7]}
+        )
+
+
+def test_sync_stake_and_min_stake_are_for_staking_only(
+    market: Any, accounts: Any, error: Any
+) -> None:
+    with brownie.reverts(error("MarketOnlyStaking", accounts[7])):
+        market.syncStake(accounts[7], 10**30, {"from": accounts[7]})
+    with brownie.reverts(error("MarketOnlyStaking", accounts[7])):
+        market.syncMinStake(0, {"from": accounts[7]})
 
 
 def test_day_constant_is_a_day() -> None:

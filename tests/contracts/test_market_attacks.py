@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import brownie
+import pytest
 from conftest import (
     ARBITER_TIMEOUT,
+    ASK_INCREASE_DELAY,
+    BOOST_BPS,
     COLLATERAL_BPS,
+    COLLATERAL_CAP,
     DISPUTE_WINDOW,
-    H100,
+    EPOCH,
+    HOLDING_PER_JOB,
+    MAX_BOOST,
+    MAX_ESCROW,
+    MAX_JOBS_PER_EPOCH,
     MIN_STAKE,
     ONE,
     UNBONDING_DELAY,
-    Protocol,
+    WARMUP,
+    ZERO_ADDRESS,
+    market_at,
 )
 from eth_account import Account
 
@@ -47,34 +57,15 @@ def test_signature_replayed_on_a_second_market_is_refused(
     protocol: Any,
     provider: Any,
     client: Any,
-    ComputePowerToken: Any,
-    ProviderStaking: Any,
-    JobMarket: Any,
-    accounts: Any,
-    chain: Any,
+    deploy: Any,
     error: Any,
 ) -> None:
-    admin = protocol.admin
-    token = ComputePowerToken.deploy(10**9 * ONE, {"from": admin})
-    staking = ProviderStaking.deploy(token, UNBONDING_DELAY, MIN_STAKE, admin, {"from": admin})
-    market2 = JobMarket.deploy(
-        token,
-        staking,
-        DISPUTE_WINDOW,
-        ARBITER_TIMEOUT,
-        COLLATERAL_BPS,
-        admin,
-        admin,
-        {"from": admin},
-    )
-    staking.setMarket(market2, {"from": admin})
-    other = Protocol(token, staking, market2, admin, chain)
+    other = deploy(protocol.admin, protocol.admin)
+    market2 = other.market
     key = protocol.signer_keys[provider.address]
     # The same provider with the same oracle key on both markets, job 1 claimed on each.
-    other.fund(provider)
+    other.add_provider(provider, stake=MIN_STAKE, signer=key)
     other.fund(client)
-    staking.stake(MIN_STAKE, {"from": provider})
-    staking.registerProvider(key.address, H100, 10**15, "", {"from": provider})
     job_a = claimed(protocol, client, provider)
     job_b = claimed(other, client, provider)
     assert job_a == job_b == 1
@@ -159,7 +150,7 @@ def test_claim_cannot_skip_a_higher_bid_it_is_eligible_for(
 ) -> None:
     high = protocol.post(client, bid=2 * ONE)
     low = protocol.post(client, bid=ONE)
-    with brownie.reverts(error("MarketHigherBidEligible", low, high)):
+    with brownie.reverts(error("MarketHigherPriorityEligible", low, high)):
         market.claimJob(low, {"from": provider})
     market.claimJob(high, {"from": provider})
     market.claimJob(low, {"from": provider})
@@ -168,7 +159,7 @@ def test_claim_cannot_skip_a_higher_bid_it_is_eligible_for(
 def test_stake_that_a_pending_slash_needs_cannot_leave(
     protocol: Any, market: Any, staking: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider, max_payment=1_000 * ONE)
+    job = claimed(protocol, client, provider, max_payment=MAX_ESCROW)
     protocol.settle(job, provider)
     market.openDispute(job, {"from": client})
     stake = staking.providerInfo(provider)["stake"]
@@ -194,16 +185,6 @@ def test_dispute_after_the_window_is_refused(
         market.openDispute(job, {"from": client})
 
 
-def wealth(protocol: Any, *accounts: Any) -> int:
-    """Everything the accounts hold in the protocol: tokens, stake, unbonding, credit."""
-    total = 0
-    for account in accounts:
-        info = protocol.staking.providerInfo(account)
-        total += protocol.token.balanceOf(account) + info["stake"] + info["unbonding"]
-        total += protocol.market.credit(account)
-    return total
-
-
 def test_disputing_yourself_never_profits(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any
 ) -> None:
@@ -211,7 +192,7 @@ def test_disputing_yourself_never_profits(
     outcome) must leave it worse off than letting the settlement stand."""
 
     def cycle(dispute: bool | None) -> int:
-        before = wealth(protocol, client, provider)
+        before = protocol.wealth(client, provider)
         job = claimed(protocol, client, provider, bid=ONE)
         protocol.settle(job, provider, gpu_millis=4_000_000)
         if dispute is not None:
@@ -226,7 +207,7 @@ def test_disputing_yourself_never_profits(
             for who in (client, provider):
                 if market.credit(who):
                     market.withdraw([], {"from": who})
-        return wealth(protocol, client, provider) - before
+        return protocol.wealth(client, provider) - before
 
     honest = cycle(None)
     client_wins = cycle(True)
@@ -249,3 +230,115 @@ def test_withdrawals_work_while_paused(
     market.withdraw([job], {"from": provider})
     staking.withdrawUnbonded({"from": provider})
     assert market.job(job)["state"] == 5  # Finalized
+
+
+# --- wiring: contracts refuse partners that use another token, staking or vault -----------
+
+
+def other_staking(ProviderStaking: Any, token: Any, admin: Any) -> Any:
+    return ProviderStaking.deploy(
+        token, UNBONDING_DELAY, MIN_STAKE, ASK_INCREASE_DELAY, admin, {"from": admin}
+    )
+
+
+def other_vault(HoldingsVault: Any, token: Any, admin: Any) -> Any:
+    params = (BOOST_BPS, MAX_BOOST, HOLDING_PER_JOB, MAX_JOBS_PER_EPOCH)
+    return HoldingsVault.deploy(token, WARMUP, EPOCH, params, admin, {"from": admin})
+
+
+def deploy_market(JobMarket: Any, protocol: Any, staking: Any, vault: Any) -> Any:
+    a = protocol.admin
+    return JobMarket.deploy(
+        protocol.token,
+        staking,
+        vault,
+        protocol.market.EXTENSION(),
+        DISPUTE_WINDOW,
+        ARBITER_TIMEOUT,
+        COLLATERAL_BPS,
+        COLLATERAL_CAP,
+        a,
+        a,
+        {"from": a},
+    )
+
+
+@pytest.fixture
+def other_token(ComputePowerToken: Any, protocol: Any) -> Any:
+    return ComputePowerToken.deploy(ONE, {"from": protocol.admin})
+
+
+def test_market_refuses_staking_of_another_token(
+    JobMarket: Any, ProviderStaking: Any, protocol: Any, other_token: Any, error: Any
+) -> None:
+    staking = other_staking(ProviderStaking, other_token, protocol.admin)
+    with brownie.reverts(error("MarketWiringMismatch", protocol.token, other_token)):
+        deploy_market(JobMarket, protocol, staking, protocol.vault)
+
+
+def test_market_refuses_a_vault_of_another_token(
+    JobMarket: Any, HoldingsVault: Any, protocol: Any, other_token: Any, error: Any
+) -> None:
+    vault = other_vault(HoldingsVault, other_token, protocol.admin)
+    with brownie.reverts(error("MarketWiringMismatch", protocol.token, other_token)):
+        deploy_market(JobMarket, protocol, protocol.staking, vault)
+
+
+def test_staking_refuses_a_market_that_slashes_another_staking(
+    ProviderStaking: Any, protocol: Any, error: Any
+) -> None:
+    staking = other_staking(ProviderStaking, protocol.token, protocol.admin)
+    with brownie.reverts(error("StakingWiringMismatch", staking, protocol.staking)):
+        staking.setMarket(protocol.market, {"from": protocol.admin})
+
+
+def test_staking_refuses_a_market_of_another_token(
+    ProviderStaking: Any, MockMarket: Any, protocol: Any, other_token: Any, error: Any
+) -> None:
+    staking = other_staking(ProviderStaking, protocol.token, protocol.admin)
+    wrong = MockMarket.deploy(staking, other_token, ZERO_ADDRESS, {"from": protocol.admin})
+    with brownie.reverts(error("StakingWiringMismatch", protocol.token, other_token)):
+        staking.setMarket(wrong, {"from": protocol.admin})
+
+
+def test_vault_refuses_a_market_that_uses_another_vault(
+    HoldingsVault: Any, protocol: Any, error: Any
+) -> None:
+    vault = other_vault(HoldingsVault, protocol.token, protocol.admin)
+    with brownie.reverts(error("HoldingsWiringMismatch", vault, protocol.vault)):
+        vault.setMarket(protocol.market, {"from": protocol.admin})
+
+
+def test_vault_refuses_a_market_of_another_token(
+    HoldingsVault: Any, MockMarket: Any, protocol: Any, other_token: Any, error: Any
+) -> None:
+    vault = other_vault(HoldingsVault, protocol.token, protocol.admin)
+    wrong = MockMarket.deploy(protocol.staking, other_token, vault, {"from": protocol.admin})
+    with brownie.reverts(error("HoldingsWiringMismatch", protocol.token, other_token)):
+        vault.setMarket(wrong, {"from": protocol.admin})
+
+
+def test_vault_market_is_set_once(protocol: Any, accounts: Any, error: Any) -> None:
+    with brownie.reverts(error("HoldingsMarketAlreadySet", protocol.market)):
+        protocol.vault.setMarket(accounts[6], {"from": protocol.admin})
+
+
+def test_a_second_market_on_the_same_vault_cannot_spend_its_boosts(
+    JobMarket: Any,
+    JobMarketExtension: Any,
+    ProviderStaking: Any,
+    protocol: Any,
+    client: Any,
+    error: Any,
+) -> None:
+    """The vault took one market: another one built on it (the constructor cannot know)
+    gets HoldingsOnlyMarket as soon as a busy class asks the vault for a boost."""
+    staking = other_staking(ProviderStaking, protocol.token, protocol.admin)
+    second = deploy_market(JobMarket, protocol, staking, protocol.vault)
+    staking.setMarket(second, {"from": protocol.admin})
+    second = market_at(JobMarket, JobMarketExtension, second.address)
+    second.setBusyThreshold(1, {"from": protocol.admin})
+    protocol.token.approve(second, 2**256 - 1, {"from": client})
+    second.postJob(protocol.request(), {"from": client})  # not busy yet: no vault call
+    with brownie.reverts(error("HoldingsOnlyMarket", second)):
+        second.postJob(protocol.request(), {"from": client})

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import brownie
-from conftest import H100, MIN_STAKE, ONE, PRICE, UNBONDING_DELAY, ZERO_ADDRESS
+from conftest import (
+    ASK_INCREASE_DELAY,
+    H100,
+    MAX_ESCROW,
+    MIN_STAKE,
+    ONE,
+    PRICE,
+    UNBONDING_DELAY,
+    ZERO_ADDRESS,
+)
 from eth_account import Account
 from web3 import Web3
 
@@ -56,13 +65,19 @@ def test_register_needs_the_minimum_stake(
     who = accounts[6]
     protocol.fund(who)
     staking.stake(MIN_STAKE - 1, {"from": who})
+    key = Account.create()
     with brownie.reverts(error("StakingInsufficientStake", who, MIN_STAKE - 1, MIN_STAKE)):
-        staking.registerProvider(accounts[7], H100, PRICE, "", {"from": who})
+        staking.registerProvider(
+            key.address, protocol.sign_binding(key, who), H100, PRICE, "", {"from": who}
+        )
 
 
-def test_register_twice_is_refused(staking: Any, provider: Any, accounts: Any, error: Any) -> None:
+def test_register_twice_is_refused(protocol: Any, staking: Any, provider: Any, error: Any) -> None:
+    key = Account.create()
     with brownie.reverts(error("StakingAlreadyRegistered", provider)):
-        staking.registerProvider(accounts[7], H100, PRICE, "", {"from": provider})
+        staking.registerProvider(
+            key.address, protocol.sign_binding(key, provider), H100, PRICE, "", {"from": provider}
+        )
 
 
 def test_register_refuses_a_zero_signer_and_an_empty_class(
@@ -71,21 +86,24 @@ def test_register_refuses_a_zero_signer_and_an_empty_class(
     who = accounts[6]
     protocol.fund(who)
     staking.stake(MIN_STAKE, {"from": who})
+    key = Account.create()
+    proof = protocol.sign_binding(key, who)
     with brownie.reverts(error("StakingInvalidSigner", ZERO_ADDRESS)):
-        staking.registerProvider(ZERO_ADDRESS, H100, PRICE, "", {"from": who})
+        staking.registerProvider(ZERO_ADDRESS, proof, H100, PRICE, "", {"from": who})
     with brownie.reverts(error("StakingInvalidGpuClass")):
-        staking.registerProvider(accounts[7], b"\x00" * 4, PRICE, "", {"from": who})
+        staking.registerProvider(key.address, proof, b"\x00" * 4, PRICE, "", {"from": who})
 
 
 def test_a_signer_serves_one_provider_only(
     protocol: Any, staking: Any, provider: Any, accounts: Any, error: Any
 ) -> None:
-    taken = staking.providerInfo(provider)["signer"]
+    key = protocol.signer_keys[provider.address]
     who = accounts[6]
     protocol.fund(who)
     staking.stake(MIN_STAKE, {"from": who})
-    with brownie.reverts(error("StakingSignerInUse", taken, provider)):
-        staking.registerProvider(taken, H100, PRICE, "", {"from": who})
+    proof = protocol.sign_binding(key, who)  # even with the key's own proof
+    with brownie.reverts(error("StakingSignerInUse", key.address, provider)):
+        staking.registerProvider(key.address, proof, H100, PRICE, "", {"from": who})
 
 
 def test_update_provider_rotates_the_signer_for_settlement(
@@ -93,7 +111,7 @@ def test_update_provider_rotates_the_signer_for_settlement(
 ) -> None:
     old_key = protocol.signer_keys[provider.address]
     new_key = Account.create()
-    staking.updateProvider(new_key.address, H100, PRICE, "http://new", {"from": provider})
+    protocol.update_provider(provider, signer=new_key, endpoint="http://new")
     job = protocol.post(client)
     market.claimNext({"from": provider})
     record = protocol.record(job, provider)
@@ -103,9 +121,13 @@ def test_update_provider_rotates_the_signer_for_settlement(
     assert staking.providerInfo(provider)["endpoint"] == "http://new"
 
 
-def test_update_provider_needs_registration(staking: Any, accounts: Any, error: Any) -> None:
+def test_update_provider_needs_registration(
+    protocol: Any, staking: Any, accounts: Any, error: Any
+) -> None:
+    key = Account.create()
+    proof = protocol.sign_binding(key, accounts[6])
     with brownie.reverts(error("StakingNotRegistered", accounts[6])):
-        staking.updateProvider(accounts[7], H100, PRICE, "", {"from": accounts[6]})
+        staking.updateProvider(key.address, proof, H100, PRICE, "", {"from": accounts[6]})
 
 
 def test_unbonding_waits_for_the_delay_then_pays_out(
@@ -129,8 +151,9 @@ def test_unbond_refuses_zero_and_locked_stake(
 ) -> None:
     with brownie.reverts(error("StakingZeroAmount")):
         staking.requestUnbond(0, {"from": provider})
-    protocol.post(client, max_payment=9_000 * ONE)  # locks 4,500 CPT of the 10,000 staked
+    protocol.post(client, max_payment=MAX_ESCROW)  # locks 100 CPT of the 10,000 staked
     market.claimNext({"from": provider})
+    assert market.lockedStake(provider) == 100 * ONE
     unlocked = 10_000 * ONE - market.lockedStake(provider)
     with brownie.reverts(
         error("StakingInsufficientUnlockedStake", provider, unlocked, unlocked + 1)
@@ -154,8 +177,10 @@ def test_slash_takes_stake_then_unbonding(
 ) -> None:
     admin, who, recipient = accounts[0], accounts[6], accounts[7]
     token = ComputePowerToken.deploy(10**6 * ONE, {"from": admin})
-    staking = ProviderStaking.deploy(token, UNBONDING_DELAY, 0, admin, {"from": admin})
-    market = MockMarket.deploy(staking, {"from": admin})
+    staking = ProviderStaking.deploy(
+        token, UNBONDING_DELAY, 0, ASK_INCREASE_DELAY, admin, {"from": admin}
+    )
+    market = MockMarket.deploy(staking, token, ZERO_ADDRESS, {"from": admin})
     staking.setMarket(market, {"from": admin})
     token.transfer(who, 10 * ONE, {"from": admin})
     token.approve(staking, 10 * ONE, {"from": who})
@@ -176,19 +201,26 @@ def test_market_is_set_once_and_never_to_zero(
     with brownie.reverts(error("StakingMarketAlreadySet", protocol.market)):
         staking.setMarket(accounts[6], {"from": protocol.admin})
     fresh = ProviderStaking.deploy(
-        protocol.token, UNBONDING_DELAY, 0, protocol.admin, {"from": protocol.admin}
+        protocol.token,
+        UNBONDING_DELAY,
+        0,
+        ASK_INCREASE_DELAY,
+        protocol.admin,
+        {"from": protocol.admin},
     )
     with brownie.reverts(error("StakingZeroAddress")):
         fresh.setMarket(ZERO_ADDRESS, {"from": protocol.admin})
     with brownie.reverts(error("StakingMarketNotSet")):
-        fresh.registerProvider(accounts[7], H100, PRICE, "", {"from": accounts[6]})
+        fresh.registerProvider(accounts[7], b"", H100, PRICE, "", {"from": accounts[6]})
 
 
 def test_constructor_refuses_zero_addresses(
     ProviderStaking: Any, accounts: Any, error: Any
 ) -> None:
     with brownie.reverts(error("StakingZeroAddress")):
-        ProviderStaking.deploy(ZERO_ADDRESS, 1, 0, accounts[0], {"from": accounts[0]})
+        ProviderStaking.deploy(ZERO_ADDRESS, 1, 0, 0, accounts[0], {"from": accounts[0]})
+    with brownie.reverts(error("StakingZeroAddress")):
+        ProviderStaking.deploy(accounts[1], 1, 0, 0, ZERO_ADDRESS, {"from": accounts[0]})
 
 
 def test_min_stake_is_set_by_the_params_role(
@@ -199,3 +231,31 @@ def test_min_stake_is_set_by_the_params_role(
     assert staking.minStake() == 5 * ONE
     with brownie.reverts(error("AccessControlUnauthorizedAccount", accounts[6], PARAMS_ROLE)):
         staking.setMinStake(1, {"from": accounts[6]})
+
+
+def test_min_stake_above_the_bound_is_refused(staking: Any, protocol: Any, error: Any) -> None:
+    too_much = 10**27 + 1
+    with brownie.reverts(error("StakingInvalidParameter", b"minStake".ljust(32, b"\0"), too_much)):
+        staking.setMinStake(too_much, {"from": protocol.admin})
+
+
+def test_a_new_min_stake_reaches_the_market_claims(
+    protocol: Any, staking: Any, market: Any, provider: Any, client: Any, error: Any
+) -> None:
+    protocol.post(client)
+    stake = staking.providerInfo(provider)["stake"]
+    staking.setMinStake(stake + ONE, {"from": protocol.admin})
+    with brownie.reverts(error("MarketInsufficientStake", provider, stake, stake + ONE)):
+        market.claimNext({"from": provider})
+
+
+def test_stake_changes_reach_the_market_claims(
+    protocol: Any, staking: Any, market: Any, provider: Any, client: Any, error: Any
+) -> None:
+    protocol.post(client)
+    stake = staking.providerInfo(provider)["stake"]
+    staking.requestUnbond(stake - 50 * ONE, {"from": provider})  # below the 100 CPT cap
+    with brownie.reverts(error("MarketInsufficientStake", provider, 50 * ONE, MIN_STAKE)):
+        market.claimNext({"from": provider})
+    staking.stake(MIN_STAKE, {"from": provider})
+    market.claimNext({"from": provider})
