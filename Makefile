@@ -23,7 +23,7 @@ CHAIN ?= anvil
 
 help:
 	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
-	@echo "make test    run every test: lint, pytest and brownie (sets itself up)"
+	@echo "make test    run every test: lint, pytest, brownie and forge invariants (sets itself up)"
 	@echo "make lint    ruff, mypy and slither"
 	@echo "make bench   benchmarks into bench/results/ (gas, ...)"
 	@echo "make build   compile contracts/ into the SDK's artifacts"
@@ -67,7 +67,7 @@ build: $(VENV)/.stamp node_modules/.stamp
 demo: setup build
 	$(PY) scripts/demo.py --chain $(CHAIN)
 
-test: setup build lint test-python test-contracts
+test: setup build lint test-python test-contracts test-invariants
 
 test-python: $(VENV)/.stamp node_modules/.stamp
 	$(PY) -m pytest

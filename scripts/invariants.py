@@ -1,7 +1,9 @@
 """Run the forge invariant suites (tests/forge) and write bench/results/invariants.json.
 
-The JSON holds {"steps": random calls made across the invariant tests, "failures": failed
-tests, "tool": "forge <version>", "suites": per suite and test: status, runs, calls, reverts}.
+The JSON holds {"steps": random calls made across the invariant tests of every suite,
+"failures": failed tests, "tool": "forge <version>", "seconds": wall time of forge (compile
+included), "suites": per suite its steps and seconds, and per test: status, runs, calls,
+reverts (and the reason of a failure)}.
 Exits 1 if a test failed or none ran, 2 if forge is missing or its output cannot be read.
 
 Usage:
@@ -52,18 +54,24 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     steps = failures = 0
     for suite, data in sorted(report.items()):
         tests: dict[str, Any] = {}
+        suite_steps = 0
         for name, result in sorted(data.get("test_results", {}).items()):
             entry: dict[str, Any] = {"status": str(result.get("status", "?")).lower()}
             kind = result.get("kind") or {}
             if "Invariant" in kind:
                 inv = kind["Invariant"]
                 entry.update(runs=inv["runs"], calls=inv["calls"], reverts=inv["reverts"])
-                steps += inv["calls"]
+                suite_steps += inv["calls"]
             if entry["status"] == "failure":
                 failures += 1
                 entry["reason"] = result.get("reason")
             tests[name] = entry
-        suites[suite] = {"seconds": seconds(str(data.get("duration", ""))), "tests": tests}
+        steps += suite_steps
+        suites[suite] = {
+            "seconds": seconds(str(data.get("duration", ""))),
+            "steps": suite_steps,
+            "tests": tests,
+        }
     return {"steps": steps, "failures": failures, "suites": suites}
 
 
