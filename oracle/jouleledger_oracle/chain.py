@@ -389,12 +389,10 @@ class LedgerChain:
 
     def dispute_window(self) -> int:
         if self._window is None:
-            market = self.client.market
+            client = self.client
             self._window = self._guard(
                 "reading the dispute window",
-                lambda: int(
-                    self._read("eth_call", lambda: market.functions.DISPUTE_WINDOW().call())
-                ),
+                lambda: self._read("eth_call", lambda: client.parameters().dispute_window),
             )
         return self._window
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import os
 import re
 import resource
@@ -47,6 +46,8 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from jouleledger.specs import spec_hash
+
 from .errors import InvalidJobSpec, WorkloadError, WorkloadLimitExceeded, WorkloadTimeout
 from .meter import Meter, Reading
 
@@ -62,11 +63,9 @@ class JobSpec(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
 
     def spec_hash(self) -> str:
-        """keccak256 of the spec's canonical JSON (sorted keys, no spaces), as 0x-hex bytes32."""
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-        )
-        return "0x" + keccak(text=canonical).hex()
+        """The job's ``specHash`` for this spec, as 0x-hex bytes32: the SDK's rule
+        (`jouleledger.specs.spec_hash`), the same one `jl job post --spec` posts by."""
+        return "0x" + spec_hash(self.model_dump(mode="json")).hex()
 
 
 @dataclass(frozen=True)

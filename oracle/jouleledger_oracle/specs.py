@@ -1,7 +1,8 @@
 """Where a job's spec comes from: the chain holds only its hash.
 
-A client posts a job with ``specHash = keccak256(canonical JSON of the spec)`` (see
-`JobSpec.spec_hash`) and hands the spec itself to the provider off chain. For now, that hand-over
+A client posts a job with ``specHash = keccak256(canonical JSON of the spec)``, by the SDK's
+rule (`jouleledger.specs`, which `jl job post --spec` and `JobSpec.spec_hash` both use), and
+hands the spec itself to the provider off chain. For now, that hand-over
 is this registry:
 
 - specs are registered ahead of time, from a JSON file given at start or through the API

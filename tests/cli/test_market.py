@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from jouleledger.devnet import dev_accounts
 from jouleledger.gpu import gpu_class_id
+from jouleledger.specs import spec_hash
+from jouleledger_oracle.chain import LedgerChain
+from jouleledger_oracle.runner import JobSpec
+from jouleledger_oracle.specs import SpecRegistry
 
 from .conftest import Chain, Jl, error_line, fresh_key, settle
 
@@ -73,7 +78,7 @@ def test_post_bid_and_list_open_jobs_in_priority_order(jl: Jl, gpu_class: str) -
 
 def test_post_escrows_with_a_permit_in_one_transaction(jl: Jl, chain: Chain, tmp_path) -> None:
     spec = tmp_path / "spec.json"
-    spec.write_text('{"model": "llama", "tokens": 1000}')
+    spec.write_text('{"workload": "token-generation", "inputs": {"max_new_tokens": 1000}}')
     before = chain.client(4).balance()
     posted = jl.json(
         "--account", "dev:4", "job", "post", "--gpu-class", "nvidia-a100", "--price", "0.5",
@@ -85,7 +90,42 @@ def test_post_escrows_with_a_permit_in_one_transaction(jl: Jl, chain: Chain, tmp
     assert client.allowance(client.address, chain.deployment.market) == 0
     assert before - client.balance() == 2_250_000_001 * 10**9
     shown = jl.json("job", "show", str(posted["job_id"]))
-    assert shown["spec_hash"] == "0x" + chain.w3.keccak(spec.read_bytes()).hex().removeprefix("0x")
+    assert shown["spec_hash"] == "0x" + spec_hash(spec.read_bytes()).hex()
+
+
+def test_a_spec_file_posts_the_hash_the_node_looks_it_up_by(
+    jl: Jl, chain: Chain, tmp_path: Path, gpu_class: str
+) -> None:
+    spec = {"workload": "token-generation", "inputs": {"seed": 3, "max_new_tokens": 8}}
+    path = tmp_path / "spec.json"  # keys in another order, indented, a trailing newline
+    path.write_text(
+        '{\n  "inputs": {\n    "max_new_tokens": 8,\n    "seed": 3\n  },\n'
+        '  "workload": "token-generation"\n}\n'
+    )
+    assert path.read_bytes() != JobSpec.model_validate(spec).model_dump_json().encode()
+    posted = jl.json("--account", "dev:2", "job", "post", "--gpu-class", gpu_class,
+                     "--price", "1", "--max-payment", "1", "--spec", str(path))  # fmt: skip
+
+    registry = SpecRegistry(specs=[spec])  # the provider registered the same spec
+    node_side = LedgerChain(chain.client(1)).spec_hash(posted["job_id"])  # as the node reads it
+    assert node_side is not None
+    assert registry.spec_for(node_side) == (JobSpec.model_validate(spec), "registry")
+    assert posted["spec_hash"] == JobSpec.model_validate(spec).spec_hash()
+
+
+def test_a_spec_file_that_is_not_json_is_refused_in_one_line_before_posting(
+    jl: Jl, chain: Chain, tmp_path: Path, gpu_class: str
+) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("workload: token-generation\n")
+    before = chain.client(0).job_count()
+    result = jl("--account", "dev:2", "job", "post", "--gpu-class", gpu_class,
+                "--price", "1", "--max-payment", "1", "--spec", str(path))  # fmt: skip
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"--spec {path}" in line and "not valid JSON" in line
+    assert '{"workload"' in line and "--spec-hash" in line  # what to do instead
+    assert chain.client(0).job_count() == before
 
 
 def test_cancel_credits_the_escrow_and_withdraw_pays_it_out(jl: Jl, gpu_class: str) -> None:

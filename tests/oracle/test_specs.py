@@ -10,6 +10,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from jouleledger.records import MarketDomain
+from jouleledger.specs import spec_hash
 from jouleledger_oracle.binding import bind_store, binding_path
 from jouleledger_oracle.chain import check_registration
 from jouleledger_oracle.errors import ConfigError, InvalidJobSpec, OracleError
@@ -42,6 +43,16 @@ def test_specs_can_be_given_as_objects_or_parsed_json() -> None:
     registry = SpecRegistry(specs=[SPEC, other])
     assert len(registry) == 2
     assert registry.get(JobSpec.model_validate(other).spec_hash()) is not None
+
+
+def test_the_node_hashes_a_spec_by_the_sdks_rule() -> None:
+    written = (
+        '{"inputs": {"device": "cpu",  "max_new_tokens": 9},\n "workload": "token-generation"}'
+    )
+    assert SPEC.spec_hash() == "0x" + spec_hash(written.encode()).hex()
+    assert SpecRegistry(specs=[SPEC]).spec_for(spec_hash(written.encode()))[1] == "registry"
+    bare = {"workload": "token-generation"}  # no inputs: empty inputs, on both sides
+    assert JobSpec.model_validate(bare).spec_hash() == "0x" + spec_hash(bare).hex()
 
 
 def test_unknown_spec_hash_gets_the_default_spec_or_a_clear_refusal() -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from eth_hash.auto import keccak
 from rich.table import Table
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
+from .. import specs
 from ..client import DEFAULT_DEADLINE, JobRequest, JouleLedger
 from ..gpu import gpu_class_id, gpu_class_name
 from ..types import Job, JobState
@@ -65,7 +65,7 @@ def post(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="The job spec; its keccak256 is posted.",
+            help="The job spec (JSON); keccak256 of its canonical JSON is posted.",
         ),
     ] = None,
     spec_hash: Annotated[
@@ -83,7 +83,7 @@ def post(
     name = _class_name(gpu_class)
     digest = b"\0" * 32
     if spec is not None:
-        digest = keccak(spec.read_bytes())
+        digest = _spec_file_hash(spec)
     elif spec_hash is not None:
         digest = params.bytes32(spec_hash, what="--spec-hash")
     designated = s.address_of(provider) if provider else None
@@ -175,15 +175,18 @@ def bid(
 
 @app.command()
 def show(ctx: typer.Context, job_id: JobIdArg) -> None:
-    """Show one job: state, terms, escrow, and its settlement once settled."""
+    """Show one job: state, its terms (those it was posted under), escrow, and its
+    settlement once settled."""
     s = session(ctx)
     reader = s.reader
     job = reader.job(job_id)
     now = s.now()
     posted = _first(reader.events("JobPosted", jobId=job_id))
     settled = _first(reader.events("JobSettled", jobId=job_id))
-    window = int(reader.market.functions.DISPUTE_WINDOW().call())
+    window = reader.parameters().dispute_window
+    terms = reader.terms(job.terms_version)  # the job's own, not those new jobs get now
     data = job_json(job)
+    data["dispute_bond"] = plain(terms.dispute_bond)
     data["spec_hash"] = "0x" + bytes(posted["args"]["specHash"]).hex() if posted else None
     if settled:
         args = settled["args"]
@@ -224,6 +227,7 @@ def show(ctx: typer.Context, job_id: JobIdArg) -> None:
         ]
     rows += [
         ("fee", f"{job.fee_bps / 100:g}% (terms v{job.terms_version})"),
+        ("dispute bond", f"{cpt(terms.dispute_bond)} (terms v{job.terms_version})"),
         ("spec hash", str(data["spec_hash"] or "-")),
     ]
     s.out.table(key_value_table(rows, title=f"job {job_id}"))
@@ -326,8 +330,7 @@ def dispute(ctx: typer.Context, job_id: JobIdArg) -> None:
     require_balance(client, bond, f"the dispute bond of job {job_id}")
     with s.out.activity(f"opening a dispute on job {job_id}"):
         client.open_dispute(job_id)
-    timeout = int(client.market.functions.ARBITER_TIMEOUT().call())
-    decide_by = s.now() + timeout
+    decide_by = s.now() + client.parameters().arbiter_timeout
     s.out.result(
         {"job_id": job_id, "state": "disputed", "bond": plain(bond), "arbiter_deadline": decide_by},
         f"disputed job {job_id} with a bond of {cpt(bond)}; the arbiter decides by "
@@ -385,6 +388,16 @@ def job_json(job: Job) -> dict[str, Any]:
         "level": job.level,
         "terms_version": job.terms_version,
     }
+
+
+def _spec_file_hash(path: Path) -> bytes:
+    """The hash a node looks `path`'s spec up by: its canonical JSON's, not its bytes'."""
+    try:
+        return specs.spec_hash(path.read_bytes())
+    except specs.InvalidSpec as exc:
+        raise CliError(
+            f"--spec {path}: {exc}; to post a hash computed some other way, use --spec-hash HEX"
+        ) from exc
 
 
 def _class_name(text: str) -> str:

@@ -172,7 +172,7 @@ def owed_jobs(client: JouleLedger, me: ChecksumAddress, now: int) -> tuple[list[
     """
     candidates = {int(e["args"]["jobId"]) for e in client.events("JobPosted", client=me)}
     candidates |= {int(e["args"]["jobId"]) for e in client.events("JobClaimed", provider=me)}
-    window = int(client.market.functions.DISPUTE_WINDOW().call())
+    window = client.parameters().dispute_window
     ready: list[int] = []
     waiting: list[str] = []
     for job_id in sorted(candidates):
