@@ -25,8 +25,8 @@ from rich.table import Table
 from jouleledger.errors import JouleLedgerError
 
 from . import __version__
-from .errors import ConfigError, OracleError
-from .meter import GPU_PROFILES, Meter, MeterChoice, MeterSession, Reading, select_meter
+from .errors import ConfigError, NoGpuProfile, OracleError
+from .meter import Meter, MeterChoice, MeterSession, Reading, select_meter
 from .signer import KeystoreError, decrypt_keystore, read_password
 
 PROVIDER_PASSWORD_ENV = "JL_PROVIDER_PASSWORD"
@@ -142,9 +142,21 @@ def serve(
     ] = 60.0,
     gpu: Annotated[int, typer.Option(min=0, help="GPU index jobs run on.")] = 0,
     seed: Annotated[int, typer.Option(help="Simulated meter's noise seed.")] = 0,
+    simulate_as: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CLASS",
+            help="GPU class the simulated meter models, instead of the one the provider is "
+            "registered for (needed when the SDK's catalogue lacks that class; logged).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Run the node: claim, run, meter, sign and settle jobs, and serve the HTTP API."""
+    """Run the node: claim, run, meter, sign and settle jobs, and serve the HTTP API.
+
+    Without a GPU (or with --meter simulated) the meter models the GPU class the provider is
+    registered for; a class the SDK's catalogue lacks is refused unless --simulate-as names
+    a known one to model instead."""
     _setup_logging(log_level)
     try:
         _serve(
@@ -165,6 +177,7 @@ def serve(
             withdraw_interval=withdraw_interval,
             gpu=gpu,
             seed=seed,
+            simulate_as=simulate_as,
             log_level=log_level,
         )
     except (OracleError, JouleLedgerError, OSError, ValueError) as exc:
@@ -190,6 +203,7 @@ def _serve(
     withdraw_interval: float,
     gpu: int,
     seed: int,
+    simulate_as: str | None,
     log_level: str,
 ) -> None:
     # Imported here so that `jl-oracle meter` starts without FastAPI, uvicorn and the client.
@@ -219,7 +233,15 @@ def _serve(
     client = JouleLedger.connect(rpc, deployments=deployments, account=account)
     chain = LedgerChain(client)
     registration = check_registration(chain, signer.address)
-    gpu_class = registration.gpu_class if registration.gpu_class in GPU_PROFILES else "nvidia-h100"
+    gpu_class = registration.gpu_class
+    if simulate_as is not None:
+        logger.warning(
+            "meter: simulating %s as asked (--simulate-as) if no GPU is measured; the provider "
+            "is registered for %s",
+            simulate_as,
+            gpu_class,
+        )
+        gpu_class = simulate_as
     config = NodeConfig(
         batch_size=batch_size,
         batch_delay_s=batch_delay,
@@ -232,10 +254,15 @@ def _serve(
     if not token:
         logger.warning("no API token in $%s: the POST endpoints are disabled", api_token_env)
     bind_store(db, chain.domain, chain.provider)
-    with (
-        select_meter(cast(MeterChoice, meter_kind), gpu_class=gpu_class, seed=seed) as gpu_meter,
-        OracleStore(db) as store,
-    ):
+    try:
+        chosen = select_meter(cast(MeterChoice, meter_kind), gpu_class=gpu_class, seed=seed)
+    except NoGpuProfile as exc:
+        raise ConfigError(
+            f"{exc}. This provider is registered for GPU class {registration.gpu_class}: run "
+            "the node on that GPU (--meter nvml), or pass --simulate-as CLASS to model a known "
+            "class instead"
+        ) from exc
+    with chosen as gpu_meter, OracleStore(db) as store:
         if gpu_meter.kind == "simulated":
             logger.warning(
                 "meter: SIMULATED %s: no GPU is measured; every record says meter_kind=simulated",

@@ -15,6 +15,11 @@ class ConfigError(OracleError, ValueError):
     """A setting the node was started with makes no sense (unknown meter kind, GPU class, ...)."""
 
 
+class NoGpuProfile(ConfigError):
+    """The simulated meter was asked for a GPU class the SDK's catalogue lacks, so it has no
+    power model for it (it never simulates another class in its place)."""
+
+
 class MeterUnavailable(OracleError, RuntimeError):
     """The requested meter cannot work on this machine (no NVIDIA driver, no GPU, no counter)."""
 

@@ -31,15 +31,16 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType, TracebackType
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Protocol, Self, cast
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import ConfigError, MeterError, MeterUnavailable
+from jouleledger import gpu as catalogue
+
+from .errors import ConfigError, MeterError, MeterUnavailable, NoGpuProfile
 
 logger = logging.getLogger(__name__)
 
@@ -704,33 +705,6 @@ def _energy(
 # --- simulated -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GpuProfile:
-    """The power model of one GPU class for the simulated meter.
-
-    Power is ``idle_w + (peak_w - idle_w) * utilisation``; `tokens_per_second` is the class's
-    throughput at full utilisation, used to turn reported work into utilisation.
-    """
-
-    gpu_class: str
-    model_name: str
-    idle_w: float
-    peak_w: float
-    tokens_per_second: float
-
-
-GPU_PROFILES: Final[Mapping[str, GpuProfile]] = MappingProxyType(
-    {
-        profile.gpu_class: profile
-        for profile in (
-            GpuProfile("nvidia-h100", "NVIDIA H100 80GB HBM3", 70.0, 700.0, 3000.0),
-            GpuProfile("nvidia-a100", "NVIDIA A100-SXM4-80GB", 50.0, 400.0, 1400.0),
-            GpuProfile("nvidia-l40s", "NVIDIA L40S", 35.0, 350.0, 1100.0),
-            GpuProfile("rtx-4090", "NVIDIA GeForce RTX 4090", 25.0, 450.0, 1000.0),
-        )
-    }
-)
-
 _SIM_NAMESPACE: Final = uuid.UUID("5b0f5c1e-3d4a-4f7e-9c2b-6a1d8e0f4b37")
 
 
@@ -742,7 +716,9 @@ class SimulatedMeter(Meter):
     `stop` on a virtual time grid, so no thread runs and nothing sleeps.
 
     Args:
-        gpu_class: a key of `GPU_PROFILES`.
+        gpu_class: a class of the SDK's catalogue (`jouleledger.gpu.GPU_CLASSES`), whose
+            power model it simulates. A class the catalogue lacks is refused, never
+            simulated as some other class.
         gpu_count: how many simulated GPUs `describe` lists.
         seed: seeds the utilisation noise.
         sample_interval_s: spacing of the virtual samples.
@@ -753,7 +729,8 @@ class SimulatedMeter(Meter):
         clock: unix time in seconds; injectable for tests.
 
     Raises:
-        ConfigError: unknown GPU class or a setting out of range.
+        NoGpuProfile: the catalogue has no such GPU class.
+        ConfigError: a setting out of range.
     """
 
     kind: ClassVar[MeterKind] = "simulated"
@@ -772,16 +749,17 @@ class SimulatedMeter(Meter):
         clock: Clock = time.time,
     ) -> None:
         super().__init__()
-        if gpu_class not in GPU_PROFILES:
-            raise ConfigError(
-                f"unknown GPU class {gpu_class!r}; known classes: {', '.join(sorted(GPU_PROFILES))}"
-            )
+        try:
+            self.profile: catalogue.GpuClass = catalogue.gpu_class(gpu_class)
+        except catalogue.UnknownGpuClass as exc:
+            raise NoGpuProfile(
+                f"no simulated power profile in the SDK's catalogue (jouleledger.gpu): {exc}"
+            ) from exc
         if gpu_count < 1 or sample_interval_s <= 0 or not 0 <= default_load <= 1 or noise < 0:
             raise ConfigError(
                 "simulated meter needs gpu_count >= 1, sample_interval_s > 0, "
                 "0 <= default_load <= 1 and noise >= 0"
             )
-        self.profile = GPU_PROFILES[gpu_class]
         self.seed = seed
         self.sample_interval_s = sample_interval_s
         self.min_window_s = min_window_s
@@ -793,7 +771,7 @@ class SimulatedMeter(Meter):
             GpuInfo(
                 index=index,
                 uuid=SIMULATED_UUID_PREFIX
-                + str(uuid.uuid5(_SIM_NAMESPACE, f"{gpu_class}/{index}")),
+                + str(uuid.uuid5(_SIM_NAMESPACE, f"{self.profile.name}/{index}")),
                 name=f"{self.profile.model_name} (simulated)",
                 driver_version="simulated",
             )
@@ -821,7 +799,7 @@ class SimulatedMeter(Meter):
         """
         profile = self.profile
         duration = max(0.0, end - start)
-        rng = random.Random(f"jouleledger-sim/{self.seed}/{profile.gpu_class}/{gpu.index}/{job_id}")
+        rng = random.Random(f"jouleledger-sim/{self.seed}/{profile.name}/{gpu.index}/{job_id}")
         if work_units is not None and duration > 0:
             load = min(1.0, max(0.02, work_units / (profile.tokens_per_second * duration)))
         else:
@@ -860,7 +838,7 @@ class SimulatedMeter(Meter):
             coarse=duration < self.min_window_s,
             counter_reset=False,
             notes=(
-                f"simulated {profile.gpu_class} (seed {self.seed}, load {load:.2f}); "
+                f"simulated {profile.name} (seed {self.seed}, load {load:.2f}); "
                 "not measured on a GPU",
             ),
         )
@@ -901,7 +879,7 @@ def select_meter(
 
     Args:
         kind: ``auto``, ``nvml`` or ``simulated``.
-        gpu_class: the simulated meter's GPU class (a key of `GPU_PROFILES`).
+        gpu_class: the simulated meter's GPU class (one of `jouleledger.gpu.GPU_CLASSES`).
         seed: the simulated meter's noise seed.
         sample_interval_s: sampling interval of either backend.
         min_window_s: windows shorter than this are widened (NVML) or flagged coarse.
@@ -909,7 +887,8 @@ def select_meter(
 
     Raises:
         MeterUnavailable: ``nvml`` was asked for and NVML does not work here.
-        ConfigError: unknown `kind` or GPU class.
+        NoGpuProfile: the simulated meter is used and the catalogue lacks `gpu_class`.
+        ConfigError: unknown `kind`.
     """
     if kind not in ("auto", "nvml", "simulated"):
         raise ConfigError(f"unknown meter kind {kind!r}; choose auto, nvml or simulated")

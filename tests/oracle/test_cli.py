@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from eth_account import Account
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from jouleledger import start_devnet
 from jouleledger.deployment import save_deployment
 from jouleledger.units import parse_amount
 from jouleledger_oracle.cli import app
 from jouleledger_oracle.meter import SIMULATED_UUID_PREFIX
+from jouleledger_oracle.node import OracleNode
 from jouleledger_oracle.signer import decrypt_keystore
 from tests.conftest import ROOT
 
@@ -125,3 +130,76 @@ def test_signer_proof_lets_a_provider_bind_a_key_it_never_sees(
         bad = runner.invoke(app, ["signer-proof", *common, "--provider", "nobody"], env=env)
         assert bad.exit_code == 2
         assert bad.stderr.strip().splitlines() == ["error: --provider: 'nobody' is not an address"]
+
+
+@pytest.fixture(scope="module")
+def market() -> Iterator[AnvilMarket]:
+    with start_devnet("anvil", accounts=4, search_from=ROOT) as net:
+        yield AnvilMarket.deploy(net)
+
+
+def serve_once(
+    market: AnvilMarket,
+    gpu_class: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *extra: str,
+) -> tuple[Result, OracleNode | None]:
+    """`jl-oracle serve --meter simulated` for a provider registered for `gpu_class`, up to
+    the point where it would start serving (uvicorn is stubbed): its result and its node."""
+    market.provider.update_provider(
+        market.oracle.address, gpu_class, parse_amount("0.0001"), "http://node"
+    )
+    served: list[OracleNode] = []
+
+    def run(api: Any, **_: Any) -> None:
+        served.append(api.state.node)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    provider_key = market.devnet.accounts[1].key
+    args = [
+        "serve",
+        "--rpc", str(market.devnet.rpc_url),
+        "--keystore", str(write_keystore(tmp_path / "oracle.json", market.oracle.key)),
+        "--provider-keystore", str(write_keystore(tmp_path / "provider.json", provider_key)),
+        "--meter", "simulated",
+        "--deployments", str(market.save(tmp_path / "deployments.json")),
+        "--db", str(tmp_path / f"{gpu_class}.sqlite"),
+        "--no-claim",
+        *extra,
+    ]  # fmt: skip
+    env = {"JL_ORACLE_PASSWORD": PASSWORD, "JL_PROVIDER_PASSWORD": PASSWORD}
+    result = runner.invoke(app, args, env=env)
+    return result, (served[0] if served else None)
+
+
+def test_an_h200_providers_node_simulates_an_h200(
+    market: AnvilMarket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, node = serve_once(market, "nvidia-h200", tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert node is not None
+    (gpu,) = node.meter.describe()
+    assert gpu.name == "NVIDIA H200 (simulated)"
+
+
+def test_a_class_the_catalogue_lacks_is_refused_unless_a_simulated_class_is_chosen(
+    market: AnvilMarket,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused, node = serve_once(market, "acme-x1", tmp_path, monkeypatch)
+    assert refused.exit_code == 2 and node is None
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "no simulated power profile" in line
+    assert "--simulate-as" in line and "nvidia-h200" in line  # what to do, and the choices
+
+    with caplog.at_level(logging.WARNING, logger="jouleledger_oracle.cli"):
+        chosen, node = serve_once(
+            market, "acme-x1", tmp_path, monkeypatch, "--simulate-as", "nvidia-a100"
+        )
+    assert chosen.exit_code == 0, chosen.output
+    assert node is not None
+    assert node.meter.describe()[0].name == "NVIDIA A100-SXM4-80GB (simulated)"
+    assert "simulating nvidia-a100 as asked (--simulate-as)" in caplog.text

@@ -356,7 +356,7 @@ def test_auto_falls_back_to_simulated_and_logs_why(
         chosen = select_meter("auto", gpu_class="nvidia-a100", seed=3, clock=clock)
 
     assert isinstance(chosen, SimulatedMeter)
-    assert chosen.profile.gpu_class == "nvidia-a100"
+    assert chosen.profile.name == "nvidia-a100"
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
     assert "using the simulated meter" in warning.getMessage()
     assert "Install the NVIDIA driver" in warning.getMessage()

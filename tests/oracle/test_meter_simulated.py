@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from jouleledger_oracle.errors import ConfigError
-from jouleledger_oracle.meter import GPU_PROFILES, Reading, SimulatedMeter, select_meter
+from jouleledger.gpu import GPU_CLASSES, KNOWN_CLASSES
+from jouleledger_oracle.errors import ConfigError, NoGpuProfile
+from jouleledger_oracle.meter import Reading, SimulatedMeter, select_meter
 
 from .conftest import FakeClock
 
@@ -58,7 +59,7 @@ def test_simulated_gpus_describe_themselves_as_simulated() -> None:
 
 
 def test_energy_is_power_curve_times_time_between_idle_and_peak() -> None:
-    profile = GPU_PROFILES["nvidia-l40s"]
+    profile = GPU_CLASSES["nvidia-l40s"]
     reading = measure(seed=5, seconds=10.0, gpu_class="nvidia-l40s")
 
     assert profile.idle_w * 10_000 <= reading.energy_mj <= profile.peak_w * 10_000
@@ -86,9 +87,28 @@ def test_long_windows_keep_a_bounded_number_of_samples() -> None:
     assert reading.gpu_millis == 3_600_000
 
 
+def test_every_catalogue_class_has_a_simulated_profile() -> None:
+    for name in KNOWN_CLASSES:
+        (gpu,) = SimulatedMeter(name).describe()
+        assert gpu.name.endswith("(simulated)")
+        assert measure(seed=1, gpu_class=name).notes[0].startswith(f"simulated {name} ")
+
+
+def test_an_h200_is_simulated_as_an_h200_not_an_h100() -> None:
+    assert SimulatedMeter("nvidia-h200").describe()[0].name == "NVIDIA H200 (simulated)"
+    work = 9_000  # tokens in 3 s: an H100 flat out, an H200 with room to spare
+    h200 = measure(seed=4, work_units=work, gpu_class="nvidia-h200")
+    h100 = measure(seed=4, work_units=work, gpu_class="nvidia-h100")
+    assert h200.gpu_uuid != h100.gpu_uuid
+    assert h200.energy_mj < h100.energy_mj
+
+
 def test_unknown_gpu_class_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="nvidia-a100, nvidia-h100, nvidia-l40s, rtx-4090"):
+    with pytest.raises(NoGpuProfile, match=", ".join(sorted(KNOWN_CLASSES))) as raised:
         SimulatedMeter("tpu-v5")
+    assert isinstance(raised.value, ConfigError)
+    with pytest.raises(NoGpuProfile, match="did you mean nvidia-h200"):
+        select_meter("simulated", gpu_class="nvidia-h20")
 
 
 def test_simulated_kind_is_chosen_without_touching_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
