@@ -72,15 +72,18 @@ test: setup build lint test-python test-contracts test-invariants
 test-python: $(VENV)/.stamp node_modules/.stamp
 	$(PY) -m pytest
 
-# Brownie's own anvil runs on port 18545 (network "jl-anvil" in ~/.brownie), not on 8545
-# where `jl devnet up` listens, so that the tests never attach to a devnet someone is using.
-# (brownie-config.yaml cannot override network settings in brownie 1.22: it raises TypeError.)
+# Brownie launches its own anvil on a free port, under a network entry made for this run
+# (brownie 1.22 keeps networks in ~/.brownie and cannot take a port on the command line;
+# brownie-config.yaml cannot override network settings: it raises TypeError). A fixed port
+# would let a second run attach to the first's chain, which then reverts under it.
 test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
-	@$(BROWNIE_VENV)/bin/brownie networks list 2>/dev/null | grep -q "jl-anvil" || \
-		$(BROWNIE_VENV)/bin/brownie networks add Development jl-anvil cmd=anvil \
-		host=http://127.0.0.1 port=18545 accounts=10 gas_limit=12000000 base_fee=0 >/dev/null
-	$(BROWNIE_VENV)/bin/brownie test tests/contracts --network jl-anvil --confcutdir tests/contracts \
-		-W ignore::FutureWarning
+	@port=$$($(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	net=jl-anvil-$$port; \
+	$(BROWNIE_VENV)/bin/brownie networks add Development $$net cmd=anvil \
+		host=http://127.0.0.1 port=$$port accounts=10 gas_limit=12000000 base_fee=0 >/dev/null || exit 1; \
+	$(BROWNIE_VENV)/bin/brownie test tests/contracts --network $$net --confcutdir tests/contracts \
+		-W ignore::FutureWarning; rc=$$?; \
+	$(BROWNIE_VENV)/bin/brownie networks delete $$net >/dev/null; exit $$rc
 
 # Forge invariant suites (tests/forge), compiled offline through the solc-js adapter
 # (foundry.toml); figures go to bench/results/invariants.json. MATCH=glob picks files.

@@ -16,6 +16,7 @@ ROWS = [
     ("gas.json", "post_job", "gas: post a job (whole tx)", ""),
     ("gas.json", "raise_bid", "gas: raise a bid", ""),
     ("gas.json", "claim_next", "gas: claim the next job (no junk ahead)", "<= 60,000"),
+    ("gas.json", "claim_job", "gas: claim a named job", ""),
     ("gas.json", "claim_next_behind_1000_junk", "gas: claim behind 1,000 junk jobs", ""),
     ("gas.json", "claim_per_junk_job", "gas per junk job passed by a claim", ""),
     ("gas.json", "junk_post_cost", "gas a junk job costs its poster", ">= 20x per junk"),
