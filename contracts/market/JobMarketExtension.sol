@@ -6,7 +6,8 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IJobMarketExtension} from "../interfaces/IJobMarketExtension.sol";
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
-import {PackedJob} from "../libraries/PackedJob.sol";
+import {JobWord} from "../libraries/JobWord.sol";
+import {BPS, NANO} from "../libraries/Units.sol";
 import {JobQueue} from "./JobQueue.sol";
 
 /// @title The job market's views and administration
@@ -20,34 +21,34 @@ import {JobQueue} from "./JobQueue.sol";
 /// job keeps the version it was posted under.
 contract JobMarketExtension is IJobMarketExtension, JobQueue {
     using EnumerableSet for EnumerableSet.AddressSet;
-    using PackedJob for uint256;
 
     // --- views -----------------------------------------------------------------------------
 
     /// @inheritdoc IJobMarketExtension
     function job(uint256 jobId) external view returns (JobView memory view_) {
-        PackedJob.Core memory core = PackedJob.unpack(_core[jobId]);
+        JobWord word = _core[jobId];
         Client memory client = _clients[jobId];
-        view_.state = core.state;
+        JobState state = word.state();
+        view_.state = state;
         view_.client = client.client;
-        view_.provider = _accountOf[core.provider];
+        view_.provider = _accountOf[word.provider()];
         view_.gpuClass = client.gpuClass;
-        view_.pricePerGpuSecond = uint256(core.price) * PackedJob.UNIT;
-        view_.feeBps = _termsAt[core.termsVersion].feeBps;
-        view_.termsVersion = core.termsVersion;
-        view_.refundWithdrawn = core.refundWithdrawn;
-        view_.boost = uint256(client.boost) * PackedJob.UNIT;
-        if (core.state == JobState.Open || core.state == JobState.Claimed) {
-            view_.maxPayment = uint256(core.amountA) * PackedJob.UNIT;
-            view_.bid = uint256(core.amountB) * PackedJob.UNIT;
-            view_.deadline = core.time;
-            uint256 priority = uint256(core.amountB) + client.boost;
-            view_.priority = priority * PackedJob.UNIT;
+        view_.pricePerGpuSecond = word.price() * NANO;
+        view_.feeBps = _termsAt[word.termsVersion()].feeBps;
+        view_.termsVersion = uint16(word.termsVersion());
+        view_.refundWithdrawn = word.refundWithdrawn();
+        view_.boost = uint256(client.boost) * NANO;
+        if (state == JobState.Open || state == JobState.Claimed) {
+            view_.maxPayment = word.maxPayment() * NANO;
+            view_.bid = word.bid() * NANO;
+            view_.deadline = uint32(word.deadline());
+            uint256 priority = word.bid() + client.boost;
+            view_.priority = priority * NANO;
             view_.level = _levelOf(priority);
-        } else if (core.state >= JobState.Settled && core.state <= JobState.Finalized) {
-            view_.payment = uint256(core.amountA) * PackedJob.UNIT;
-            view_.refund = uint256(core.amountB - core.amountA) * PackedJob.UNIT;
-            view_.settledAt = core.time;
+        } else if (state >= JobState.Settled && state <= JobState.Finalized) {
+            view_.payment = word.payment() * NANO;
+            view_.refund = word.refund() * NANO;
+            view_.settledAt = uint32(word.settledAt());
         }
     }
 
@@ -91,12 +92,12 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
 
     /// @inheritdoc IJobMarketExtension
     function priorityLevel(uint256 priority) external pure returns (uint8) {
-        return _levelOf(priority / PackedJob.UNIT);
+        return _levelOf(priority / NANO);
     }
 
     /// @inheritdoc IJobMarketExtension
     function lockedStake(address provider) external view returns (uint256) {
-        return uint256(_profiles[provider].locked) * PackedJob.UNIT;
+        return uint256(_profiles[provider].locked) * NANO;
     }
 
     /// @inheritdoc IJobMarketExtension

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-import {PackedJob} from "../libraries/PackedJob.sol";
+import {NANO} from "../libraries/Units.sol";
 import {MarketState} from "./MarketState.sol";
 
 /// @title Priority book: queues of open jobs by priority level
@@ -17,15 +17,19 @@ import {MarketState} from "./MarketState.sol";
 /// Each queued job's node carries its deadline and price, so passing a job the claimant
 /// cannot take (expired, priced below its ask) costs one storage read.
 abstract contract JobQueue is MarketState {
-    using PackedJob for uint256;
-
+    /// @dev Levels per doubling of the priority are 2**_STEP_BITS: the bits after the
+    /// leading one that pick the level within a doubling.
+    uint256 private constant _STEP_BITS = 2;
+    uint256 private constant _STEPS = 1 << _STEP_BITS;
 
     /// @dev 0 for 0; else 1 + 4·log2(p) + the two bits after the leading one, capped.
     function _levelOf(uint256 priority) internal pure returns (uint8) {
         if (priority == 0) return 0;
         uint256 e = Math.log2(priority);
-        uint256 m = e >= 2 ? (priority >> (e - 2)) & 3 : (priority << (2 - e)) & 3;
-        uint256 level = 1 + 4 * e + m;
+        uint256 m = e >= _STEP_BITS
+            ? (priority >> (e - _STEP_BITS)) & (_STEPS - 1)
+            : (priority << (_STEP_BITS - e)) & (_STEPS - 1);
+        uint256 level = 1 + _STEPS * e + m;
         return uint8(level > MAX_LEVEL ? MAX_LEVEL : level);
     }
 
@@ -178,7 +182,7 @@ abstract contract JobQueue is MarketState {
         }
         priorities = new uint256[](count);
         for (uint256 i; i < count; ++i) {
-            priorities[i] = _priorityOf(jobIds[i]) * PackedJob.UNIT;
+            priorities[i] = _priorityOf(jobIds[i]) * NANO;
         }
         assembly ("memory-safe") {
             mstore(jobIds, count)

@@ -8,6 +8,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IJobMarketTypes} from "../interfaces/IJobMarketTypes.sol";
+import {JobWord} from "../libraries/JobWord.sol";
 
 /// @title The job market's storage, shared by the market and its extension
 /// @notice {JobMarket} and {JobMarketExtension} both inherit this contract and nothing else
@@ -28,9 +29,6 @@ abstract contract MarketState is IJobMarketTypes, AccessControl, Pausable, Reent
     uint256 public constant MAX_BUSY_THRESHOLD = 1e6;
     /// @notice The highest priority level; larger priorities share it.
     uint256 public constant MAX_LEVEL = 223;
-
-    /// @dev Basis points in a whole.
-    uint256 internal constant BPS = 10_000;
 
     /// @dev Written once at posting.
     struct Client {
@@ -103,7 +101,7 @@ abstract contract MarketState is IJobMarketTypes, AccessControl, Pausable, Reent
     uint256 internal _jobCount;
     mapping(uint256 version => Terms) internal _termsAt;
     mapping(uint256 setId => EnumerableSet.AddressSet) internal _attestorSets;
-    mapping(uint256 jobId => uint256 word) internal _core;
+    mapping(uint256 jobId => JobWord word) internal _core;
     mapping(uint256 jobId => Client) internal _clients;
     mapping(uint256 jobId => Dispute) internal _disputes;
     mapping(address account => uint256 amount) internal _credits;

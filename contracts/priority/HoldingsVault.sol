@@ -9,6 +9,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 
 import {IHoldingsVault} from "../interfaces/IHoldingsVault.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {BPS, NANO, bpsOf} from "../libraries/Units.sol";
 
 /// @title Locked holdings that buy priority in busy periods
 /// @notice See {IHoldingsVault}.
@@ -17,9 +18,6 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
 
     bytes32 public constant PARAMS_ROLE = keccak256("PARAMS_ROLE");
     uint256 public constant MAX_JOBS_PER_EPOCH = 1_000_000;
-    /// @dev Wei per nano-CPT: boosts are whole nano-CPT, the unit the market stores.
-    uint256 private constant _NANO = 1e9;
-    uint256 private constant _BPS = 10_000;
 
     struct Holding {
         uint96 warm;
@@ -141,8 +139,8 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
     }
 
     function _setBoostParams(BoostParams memory params) private {
-        if (params.boostBps > _BPS) revert HoldingsInvalidParameter("boostBps", params.boostBps);
-        if (params.holdingPerJob < _NANO) revert HoldingsInvalidParameter("holdingPerJob", params.holdingPerJob);
+        if (params.boostBps > BPS) revert HoldingsInvalidParameter("boostBps", params.boostBps);
+        if (params.holdingPerJob < NANO) revert HoldingsInvalidParameter("holdingPerJob", params.holdingPerJob);
         if (params.maxJobsPerEpoch == 0 || params.maxJobsPerEpoch > MAX_JOBS_PER_EPOCH) {
             revert HoldingsInvalidParameter("maxJobsPerEpoch", params.maxJobsPerEpoch);
         }
@@ -218,10 +216,10 @@ contract HoldingsVault is IHoldingsVault, AccessControl, ReentrancyGuard {
     }
 
     function _boostOf(uint256 warm, BoostParams memory params) private pure returns (uint256) {
-        uint256 boost = warm * params.boostBps / _BPS;
+        uint256 boost = bpsOf(warm, params.boostBps);
         if (boost > params.maxBoost) boost = params.maxBoost;
         // Rounds down to whole nano-CPT, the unit the market stores priorities in.
         // slither-disable-next-line weak-prng
-        return boost - boost % _NANO;
+        return boost - boost % NANO;
     }
 }
