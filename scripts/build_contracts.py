@@ -1,8 +1,14 @@
-"""Compile `contracts/` with solc-js and ship the ABI and bytecode inside the SDK package.
+"""Compile `contracts/` with solc-js and ship ABI, bytecode and NatSpec inside the SDK package.
 
 The compiler is npm's `solc` (the official WebAssembly build) behind a small adapter that
 speaks the native command line, driven through py-solc-x. An installed SDK therefore needs
 no compiler: it reads `sdk/jouleledger/artifacts/*.json`.
+
+Each artifact keeps solc's `userdoc` and `devdoc`. The `@notice` of every custom error is
+the hint the SDK shows when a call reverts with it (`jouleledger.abi`). Errors declared
+outside `contracts/` (OpenZeppelin's) get theirs from a declaration with the same signature
+in `contracts/interfaces/` (`IOpenZeppelinErrors.sol`), merged into the userdoc of each
+contract that can raise them.
 
 Usage:
     python scripts/build_contracts.py            # compile if the inputs changed
@@ -36,7 +42,15 @@ SETTINGS: dict[str, Any] = {
     "viaIR": True,
     "optimizer": {"enabled": True, "runs": 1000},
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
+        "*": {
+            "*": [
+                "abi",
+                "userdoc",
+                "devdoc",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+            ]
+        },
     },
 }
 # Mocks used only by tests are compiled by the tests, never shipped in the SDK.
@@ -51,6 +65,11 @@ class BuildError(Exception):
 
 
 def source_files(include_tests: bool = False) -> list[Path]:
+    """The Solidity files under `contracts/`, without the test doubles unless asked.
+
+    Args:
+        include_tests: also list `contracts/test/`.
+    """
     return sorted(
         p
         for p in CONTRACTS_DIR.rglob("*.sol")
@@ -66,6 +85,11 @@ def _package_version(name: str) -> str:
 
 
 def standard_input(files: list[Path]) -> dict[str, Any]:
+    """The solc standard-JSON input for `files`, with the pinned settings.
+
+    Args:
+        files: Solidity sources under the repository root.
+    """
     sources = {
         p.relative_to(ROOT).as_posix(): {"content": p.read_text(encoding="utf-8")} for p in files
     }
@@ -73,7 +97,14 @@ def standard_input(files: list[Path]) -> dict[str, Any]:
 
 
 def input_hash(std_input: dict[str, Any]) -> str:
-    """A hash of everything that decides the output: sources, settings, compiler, OpenZeppelin."""
+    """A hash of everything that decides the output: sources, settings, compiler, OpenZeppelin.
+
+    Args:
+        std_input: the standard-JSON input.
+
+    Raises:
+        BuildError: `node_modules` lacks solc or OpenZeppelin.
+    """
     pinned = {
         "input": std_input,
         "solc": _package_version("solc"),
@@ -83,6 +114,14 @@ def input_hash(std_input: dict[str, Any]) -> str:
 
 
 def compile_sources(std_input: dict[str, Any]) -> dict[str, Any]:
+    """Run solc-js on `std_input` and return its standard-JSON output.
+
+    Args:
+        std_input: the standard-JSON input.
+
+    Raises:
+        BuildError: the compiler reported errors.
+    """
     try:
         output: dict[str, Any] = solcx.compile_standard(
             std_input, solc_binary=ADAPTER, allow_paths=[str(ROOT)], base_path=str(ROOT)
@@ -93,9 +132,18 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Any]:
 
 
 def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[str, str]:
-    """Render one JSON file per deployable contract, plus a manifest; name -> text."""
+    """Render one JSON file per deployable contract, plus a manifest; name -> text.
+
+    Args:
+        output: solc's standard-JSON output.
+        std_input: the input it was compiled from (only its own sources are shipped).
+
+    Raises:
+        BuildError: two deployable contracts share a name.
+    """
     files: dict[str, str] = {}
     names: list[str] = []
+    notices = error_notices(output, std_input)
     for source_name, contracts in sorted(output["contracts"].items()):
         if source_name not in std_input["sources"]:
             continue  # OpenZeppelin and other imports
@@ -112,6 +160,8 @@ def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[st
                 "abi": data["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                "userdoc": _with_error_notices(data["userdoc"], data["abi"], notices),
+                "devdoc": data["devdoc"],
             }
             files[f"{name}.json"] = json.dumps(artifact, indent=1, sort_keys=True) + "\n"
     manifest = {
@@ -129,25 +179,95 @@ def artifacts_from(output: dict[str, Any], std_input: dict[str, Any]) -> dict[st
     return files
 
 
+def error_notices(output: dict[str, Any], std_input: dict[str, Any]) -> dict[str, str]:
+    """The `@notice` of every error declared in the project's own sources, by signature.
+
+    Interfaces count too, so that a declaration in `contracts/interfaces/` documents an
+    error of the same signature declared elsewhere (OpenZeppelin's).
+
+    Args:
+        output: solc's standard-JSON output.
+        std_input: the input it was compiled from.
+    """
+    notices: dict[str, str] = {}
+    for source_name, contracts in sorted(output["contracts"].items()):
+        if source_name not in std_input["sources"]:
+            continue
+        for data in contracts.values():
+            for signature, docs in data.get("userdoc", {}).get("errors", {}).items():
+                notice = next((d["notice"] for d in docs if d.get("notice")), None)
+                if notice is not None:
+                    notices.setdefault(signature, notice)
+    return notices
+
+
+def _error_signature(entry: dict[str, Any]) -> str:
+    return f"{entry['name']}({','.join(_canonical_type(i) for i in entry.get('inputs', []))})"
+
+
+def _canonical_type(param: dict[str, Any]) -> str:
+    kind = str(param["type"])
+    if not kind.startswith("tuple"):
+        return kind
+    inner = ",".join(_canonical_type(c) for c in param.get("components", []))
+    return f"({inner}){kind[len('tuple') :]}"
+
+
+def _with_error_notices(
+    userdoc: dict[str, Any], abi: list[dict[str, Any]], notices: dict[str, str]
+) -> dict[str, Any]:
+    """`userdoc` with a notice for each error of `abi` that has none but is documented."""
+    errors: dict[str, list[dict[str, str]]] = dict(userdoc.get("errors", {}))
+    for entry in abi:
+        if entry["type"] != "error":
+            continue
+        signature = _error_signature(entry)
+        if any(d.get("notice") for d in errors.get(signature, [])) or signature not in notices:
+            continue
+        errors[signature] = [{"notice": notices[signature]}]
+    return {**userdoc, "errors": dict(sorted(errors.items()))} if errors else userdoc
+
+
 def _abi_key(entry: dict[str, Any]) -> tuple[str, str, str]:
     inputs = ",".join(str(i["type"]) for i in entry.get("inputs", []))
     return (str(entry["type"]), str(entry.get("name", "")), inputs)
 
 
 def _with_extension_abi(artifact_text: str, extension_text: str) -> str:
-    """`artifact_text` with the extension's ABI entries it lacks (its `fallback` serves them)."""
+    """`artifact_text` with the extension's ABI entries it lacks (its `fallback` serves them),
+    and the extension's NatSpec where the contract has none for an entry."""
     artifact = json.loads(artifact_text)
+    extension = json.loads(extension_text)
     own = {_abi_key(entry) for entry in artifact["abi"]}
-    extra = [e for e in json.loads(extension_text)["abi"] if _abi_key(e) not in own]
+    extra = [e for e in extension["abi"] if _abi_key(e) not in own]
     artifact["abi"] = artifact["abi"] + extra
+    for doc in ("userdoc", "devdoc"):
+        artifact[doc] = _merged_doc(artifact[doc], extension[doc])
     return json.dumps(artifact, indent=1, sort_keys=True) + "\n"
+
+
+def _merged_doc(own: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """NatSpec `own` completed with the methods, events and errors only `extra` documents."""
+    merged = dict(own)
+    for section in ("methods", "events", "errors"):
+        entries = {**extra.get(section, {}), **own.get(section, {})}
+        if entries:
+            merged[section] = dict(sorted(entries.items()))
+    return merged
 
 
 def build(force: bool = False, out_dir: Path = ARTIFACTS_DIR) -> bool:
     """Compile into `out_dir` unless its manifest already matches the inputs.
 
+    Args:
+        force: compile even when the manifest matches.
+        out_dir: where the artifacts go.
+
     Returns:
         True when it compiled, False when the artifacts were already up to date.
+
+    Raises:
+        BuildError: the compiler reported errors.
     """
     std_input = standard_input(source_files())
     manifest_path = out_dir / MANIFEST
@@ -166,7 +286,14 @@ def build(force: bool = False, out_dir: Path = ARTIFACTS_DIR) -> bool:
 
 
 def render(std_input: dict[str, Any] | None = None) -> dict[str, str]:
-    """Compile the current sources and return the artifact files they produce."""
+    """Compile the current sources and return the artifact files they produce.
+
+    Args:
+        std_input: the standard-JSON input; by default that of every shipped source.
+
+    Raises:
+        BuildError: the compiler reported errors.
+    """
     std_input = std_input or standard_input(source_files())
     return artifacts_from(compile_sources(std_input), std_input)
 
@@ -174,7 +301,14 @@ def render(std_input: dict[str, Any] | None = None) -> dict[str, str]:
 def write_build_info(folder: Path) -> Path:
     """Compile with ASTs and write `folder`/artifacts/build-info/<id>.json the way Hardhat
     does, next to an empty hardhat.config.js, so that slither (through crytic-compile's
-    Hardhat support, `--hardhat-ignore-compile`) can analyse a solc-js build."""
+    Hardhat support, `--hardhat-ignore-compile`) can analyse a solc-js build.
+
+    Args:
+        folder: where the build-info, config and source links go.
+
+    Raises:
+        BuildError: the compiler reported errors.
+    """
     std_input = standard_input(source_files(include_tests=False))
     std_input["settings"] = {
         **SETTINGS,
@@ -210,7 +344,11 @@ def check(out_dir: Path = ARTIFACTS_DIR, fresh: dict[str, str] | None = None) ->
     """Names of artifact files that differ from a fresh compile (empty when in sync).
 
     Args:
+        out_dir: the shipped artifacts.
         fresh: the output of `render()`, when the caller already compiled.
+
+    Raises:
+        BuildError: the compiler reported errors (only when it has to compile).
     """
     fresh = fresh if fresh is not None else render()
     shipped = {p.name: p.read_text() for p in out_dir.glob("*.json")}
@@ -218,6 +356,11 @@ def check(out_dir: Path = ARTIFACTS_DIR, fresh: dict[str, str] | None = None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: build, `--check` or `--build-info`; returns the exit status.
+
+    Args:
+        argv: the arguments (default: `sys.argv[1:]`).
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="compile even if up to date")
     parser.add_argument("--check", action="store_true", help="fail if shipped artifacts are stale")

@@ -31,14 +31,25 @@ interface IHoldingsVault {
         uint256 epochEndsAt; // when `used` starts again from zero
     }
 
+    /// @notice the amount must be above zero
     error HoldingsZeroAmount();
+    /// @notice an address must not be zero
     error HoldingsZeroAddress();
+    /// @notice {holder} has {locked:cpt} locked, cannot unlock {requested:cpt}
     error HoldingsInsufficient(address holder, uint256 locked, uint256 requested);
+    /// @notice {holder}'s holdings back boosted jobs until {backedUntil:time}: unlock after that
+    /// (`jl holdings show`)
     error HoldingsBacking(address holder, uint256 backedUntil);
+    /// @notice only the market may spend boosts, not {caller}
     error HoldingsOnlyMarket(address caller);
+    /// @notice the vault's market is already set to {market}
     error HoldingsMarketAlreadySet(address market);
+    /// @notice the market is wired to other contracts (expected {expected}, found {actual}): deploy
+    /// token, staking, vault and market together
     error HoldingsWiringMismatch(address expected, address actual);
+    /// @notice {value} is out of range for {name}
     error HoldingsInvalidParameter(bytes32 name, uint256 value);
+    /// @notice locking {amount:cpt} would exceed the largest holding; at most {max:cpt} more
     error HoldingsTooLarge(uint256 amount, uint256 max);
 
     event HoldingsLocked(address indexed holder, uint256 amount, uint256 locked, uint256 warmAt);

@@ -111,44 +111,105 @@ interface IJobMarketTypes {
         uint256 busyThreshold; // open jobs of a class at which holdings start to count
     }
 
+    /// @notice an address must not be zero
     error MarketZeroAddress();
+    /// @notice the staking unbonding delay {unbondingDelay} must be at least {needed} seconds
+    /// (dispute window + arbiter timeout + 1)
     error MarketUnbondingTooShort(uint256 unbondingDelay, uint256 needed);
+    /// @notice {value} is out of range for {name}: see the bounds in `jl params show` (MAX_*/MIN_*
+    /// constants of the market)
     error MarketInvalidParameter(bytes32 name, uint256 value);
+    /// @notice job {jobId} is {state:state}, which does not allow that
     error MarketInvalidJobState(uint256 jobId, JobState state);
+    /// @notice only the client that posted job {jobId} can do that, not {caller}
     error MarketNotJobClient(uint256 jobId, address caller);
+    /// @notice the deadline {deadline:time} is not after the chain's time {nowTime:time}: give a
+    /// later deadline (`--deadline-in`)
     error MarketInvalidDeadline(uint256 deadline, uint256 nowTime);
+    /// @notice the GPU class is empty: name one, e.g. nvidia-h100
     error MarketInvalidGpuClass();
+    /// @notice a job needs a max payment above zero
     error MarketZeroPayment();
+    /// @notice {amount:cpt} is above the market's limit {max:cpt}
     error MarketAmountTooLarge(uint256 amount, uint256 max);
+    /// @notice {amount:cpt} is not a whole nano-CPT (a multiple of {unit} wei): use at most 9
+    /// decimals of CPT
     error MarketAmountNotAligned(uint256 amount, uint256 unit);
+    /// @notice only the staking contract may call this, not {caller}
     error MarketOnlyStaking(address caller);
+    /// @notice job {jobId}'s bid is already {bid:cpt}: a new bid must be higher than that, got
+    /// {newBid:cpt}
     error MarketBidNotHigher(uint256 jobId, uint256 bid, uint256 newBid);
+    /// @notice {provider} is not a registered provider: stake and register it first (`jl provider
+    /// register`)
     error MarketProviderNotRegistered(address provider);
+    /// @notice {provider} cannot take job {jobId}: another GPU class, a price below its ask,
+    /// designated to someone else, or past its deadline
     error MarketProviderNotEligible(uint256 jobId, address provider);
+    /// @notice job {higherJobId} comes before job {jobId} and this provider could take it: claim in
+    /// priority order (claimNext, `jl job claim`)
     error MarketHigherPriorityEligible(uint256 jobId, uint256 higherJobId);
+    /// @notice no open job of class {gpuClass} that {provider} can take right now
     error MarketNoEligibleJob(address provider, bytes4 gpuClass);
+    /// @notice an escrow of {escrow:cpt} would lock more stake than the market's collateral cap
+    /// allows (at most {maxEscrow:cpt} per job): split the work into smaller jobs
     error MarketJobTooLarge(uint256 escrow, uint256 maxEscrow);
+    /// @notice {provider} serves class {providerClass}, not {jobClass}: designate a provider of the
+    /// job's class, or post it to the class queue
     error MarketDesignatedClassMismatch(address provider, bytes4 providerClass, bytes4 jobClass);
+    /// @notice record {index} (job {jobId}) of the batch was claimed under another signer or
+    /// attestor set than the first: settle it in a separate batch
     error MarketMixedTerms(uint256 index, uint256 jobId);
+    /// @notice {attestor} is the oracle signer of provider {provider}: an attestor must be
+    /// independent of every provider
     error MarketAttestorIsSigner(address attestor, address provider);
+    /// @notice {count} attestors given, at most {max} are allowed
     error MarketTooManyAttestors(uint256 count, uint256 max);
+    /// @notice the contracts are wired to different addresses (expected {expected}, found
+    /// {actual}): deploy token, staking, vault and market together
     error MarketWiringMismatch(address expected, address actual);
+    /// @notice {provider} has {stake:cpt} staked but claiming needs {needed:cpt} (its locked stake
+    /// plus the market's collateral cap, and at least the minimum stake): stake more with `jl
+    /// stake` or settle claimed jobs first
     error MarketInsufficientStake(address provider, uint256 stake, uint256 needed);
+    /// @notice job {jobId}'s deadline {deadline:time} has passed: it can only be expired now
     error MarketDeadlinePassed(uint256 jobId, uint256 deadline);
+    /// @notice job {jobId}'s deadline {deadline:time} has not passed yet: it cannot expire before
+    /// then
     error MarketDeadlineNotPassed(uint256 jobId, uint256 deadline);
+    /// @notice the record for job {jobId} names {recordProvider}, but the job belongs to
+    /// {jobProvider}
     error MarketWrongProvider(uint256 jobId, address recordProvider, address jobProvider);
+    /// @notice the record's signature recovers to {recovered}, not the provider's oracle signer
+    /// {expected}: sign with the bound key, for this market and chain, over this exact record
     error MarketInvalidSigner(address recovered, address expected);
+    /// @notice the usage record of job {jobId} is not plausible (zero energy, start after end, or
+    /// end in the future)
     error MarketInvalidUsage(uint256 jobId);
+    /// @notice a batch needs at least one record
     error MarketEmptyBatch();
+    /// @notice {signer} is not one of the market's attestors
     error MarketUnknownAttestor(address signer);
+    /// @notice {signer} signed twice: each attestor counts once
     error MarketDuplicateAttestor(address signer);
+    /// @notice attestor signatures must be sorted by signer address ({previous} came before {next})
     error MarketAttestorsUnsorted(address previous, address next);
+    /// @notice {signatures} attestor signatures given, the market needs {threshold}
     error MarketAttestorThresholdNotMet(uint256 signatures, uint256 threshold);
+    /// @notice the dispute window of job {jobId} closed at {windowEnd:time}
     error MarketDisputeWindowClosed(uint256 jobId, uint256 windowEnd);
+    /// @notice job {jobId}'s payment is held until its dispute window closes at {windowEnd:time}:
+    /// withdraw after that
     error MarketDisputeWindowOpen(uint256 jobId, uint256 windowEnd);
+    /// @notice the arbiter's time for job {jobId} ended at {arbiterDeadline:time}: anyone can now
+    /// finalize the dispute (the record stands)
     error MarketArbiterTimeoutPassed(uint256 jobId, uint256 arbiterDeadline);
+    /// @notice the arbiter may still decide job {jobId} until {arbiterDeadline:time}
     error MarketArbiterTimeoutNotPassed(uint256 jobId, uint256 arbiterDeadline);
+    /// @notice the market owes {account} nothing to withdraw right now
     error MarketNothingToWithdraw(address account);
+    /// @notice {caller} has nothing to take from job {jobId} now (not its client with a refund, nor
+    /// its provider after the dispute window)
     error MarketNotWithdrawable(uint256 jobId, address caller);
 
     event JobPosted(

@@ -23,23 +23,50 @@ interface IProviderStaking {
         uint256 signerNonce; // the nonce the next signer proof must sign
     }
 
+    /// @notice the amount must be above zero
     error StakingZeroAmount();
+    /// @notice {provider} has {stake:cpt} staked but needs at least {needed:cpt}: stake more first
+    /// (`jl stake`)
     error StakingInsufficientStake(address provider, uint256 stake, uint256 needed);
+    /// @notice {provider} can unbond at most {unlocked:cpt} now (its stake less what backs claimed
+    /// jobs), not {requested:cpt}
     error StakingInsufficientUnlockedStake(address provider, uint256 unlocked, uint256 requested);
+    /// @notice {provider} is not a registered provider: register it first (`jl provider register`)
     error StakingNotRegistered(address provider);
+    /// @notice {provider} is already a registered provider: change its terms with updateProvider
+    /// (`jl provider update`)
     error StakingAlreadyRegistered(address provider);
+    /// @notice the oracle signer must be a non-zero address
     error StakingInvalidSigner(address signer);
+    /// @notice the oracle signer {signer} already signs for provider {provider}: give each provider
+    /// its own oracle key
     error StakingSignerInUse(address signer, address provider);
+    /// @notice the GPU class is empty: name one, e.g. nvidia-h100
     error StakingInvalidGpuClass();
+    /// @notice {provider} has nothing in unbonding: request it first (`jl unstake AMOUNT`)
     error StakingNothingUnbonding(address provider);
+    /// @notice the unbonding stake of {provider} becomes withdrawable at {readyAt:time}: try again
+    /// then
     error StakingUnbondingNotReady(address provider, uint256 readyAt);
+    /// @notice the market is already set to {market}
     error StakingMarketAlreadySet(address market);
+    /// @notice the staking contract has no market yet: an admin must call setMarket
     error StakingMarketNotSet();
+    /// @notice only the market may slash, not {caller}
     error StakingOnlyMarket(address caller);
+    /// @notice an address must not be zero
     error StakingZeroAddress();
+    /// @notice the signer proof recovers to {recovered}, not {signer}: sign SignerBinding with the
+    /// oracle's key for this provider and its current signer nonce (the SDK's register_provider
+    /// does it when given the oracle account)
     error StakingInvalidSignerProof(address signer, address recovered);
+    /// @notice {signer} is one of the market's attestors and cannot be a provider's oracle signer:
+    /// use the node's own key
     error StakingSignerIsAttestor(address signer);
+    /// @notice the market is wired to other contracts (expected {expected}, found {actual}): deploy
+    /// token, staking, vault and market together
     error StakingWiringMismatch(address expected, address actual);
+    /// @notice {value} is out of range for {name}
     error StakingInvalidParameter(bytes32 name, uint256 value);
 
     event Staked(address indexed provider, uint256 amount, uint256 stake);

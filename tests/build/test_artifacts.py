@@ -66,3 +66,43 @@ def test_every_deployed_contract_fits_the_size_limit() -> None:
 
 def test_test_doubles_are_not_shipped() -> None:
     assert "MockMarket" not in available_artifacts()
+
+
+def test_every_error_of_every_shipped_contract_ships_its_notice() -> None:
+    """The hints are the errors' NatSpec: each artifact's userdoc has a notice for each error
+    in its ABI (OpenZeppelin's from contracts/interfaces/IOpenZeppelinErrors.sol)."""
+    for name in available_artifacts():
+        artifact = load_artifact(name)
+        documented = artifact.userdoc.get("errors", {})
+        errors = [e for e in artifact.abi if e["type"] == "error"]
+        assert errors, name
+        for entry in errors:
+            signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+            assert any(doc.get("notice") for doc in documented.get(signature, [])), (
+                f"{name}: {signature} has no @notice in contracts/interfaces"
+            )
+        assert artifact.devdoc.get("kind") == "dev", name
+
+
+def test_an_error_documented_only_in_the_interfaces_gets_that_notice() -> None:
+    output = {
+        "contracts": {
+            "contracts/interfaces/IDocs.sol": {
+                "IDocs": {"userdoc": {"errors": {"Oops(uint256)": [{"notice": "{n} oops"}]}}}
+            },
+            "node_modules/lib/Lib.sol": {
+                "Lib": {"userdoc": {"errors": {"Oops(uint256)": [{"notice": "other"}]}}}
+            },
+        }
+    }
+    std_input = {"sources": {"contracts/interfaces/IDocs.sol": {}}}
+    abi = [{"type": "error", "name": "Oops", "inputs": [{"name": "n", "type": "uint256"}]}]
+
+    notices = build_contracts.error_notices(output, std_input)
+    userdoc = build_contracts._with_error_notices({"kind": "user"}, abi, notices)
+
+    assert userdoc == {"kind": "user", "errors": {"Oops(uint256)": [{"notice": "{n} oops"}]}}
+
+
+def test_the_error_docs_interface_is_not_shipped() -> None:
+    assert "IOpenZeppelinErrors" not in available_artifacts()

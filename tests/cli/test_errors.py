@@ -13,11 +13,11 @@ from eth_utils.crypto import keccak
 from web3.types import RPCEndpoint
 
 from jouleledger import start_devnet
+from jouleledger.abi import decode_revert
 from jouleledger.cli import ExitCode
-from jouleledger.cli.devnet_process import free_port
 from jouleledger.cli.errors import describe
 from jouleledger.deployment import Deployment, save_deployment
-from jouleledger.errors import decode_revert
+from jouleledger.transport import free_port
 from tests.conftest import ROOT
 
 from .conftest import UNFUNDED, Chain, Jl, error_line

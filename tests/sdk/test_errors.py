@@ -12,7 +12,20 @@ from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from jouleledger import Devnet, sign_permit
+from jouleledger import Devnet
+from jouleledger.abi import (
+    SDK_UNITS,
+    available_artifacts,
+    contract_errors,
+    decode_revert,
+    error_class,
+    error_registry,
+    load_artifact,
+    placeholders,
+    register_abi,
+    revert_data_from_exception,
+    revert_from_exception,
+)
 from jouleledger.errors import (
     ContractRevert,
     JouleLedgerError,
@@ -21,16 +34,9 @@ from jouleledger.errors import (
     TransactionFailed,
     UnknownErrorName,
     UnknownRevert,
-    contract_errors,
-    decode_revert,
-    error_class,
-    error_registry,
-    register_abi,
-    revert_data_from_exception,
-    revert_from_exception,
 )
 from jouleledger.tx import Sender
-from tests.sdk.conftest import ONE, fresh_address
+from tests.sdk.conftest import ONE, fresh_address, permit_call
 
 MINTER_ROLE = keccak(text="MINTER_ROLE")
 
@@ -95,19 +101,7 @@ def test_transfer_from_without_allowance_raises_erc20_insufficient_allowance(
 def test_expired_permit_raises_erc2612_expired_signature(devnet: Devnet, token: Contract) -> None:
     owner, spender = devnet.accounts[0], devnet.accounts[3]
     deadline = devnet.w3.eth.get_block("latest")["timestamp"] - 1
-    permit = sign_permit(
-        owner,
-        token=token.address,
-        token_name="Compute Power Token",
-        chain_id=devnet.chain_id,
-        spender=spender.address,
-        value=ONE,
-        nonce=token.functions.nonces(owner.address).call(),
-        deadline=deadline,
-    )
-    call = token.functions.permit(
-        owner.address, spender.address, ONE, deadline, permit.v, permit.r, permit.s
-    )
+    call = permit_call(token, owner, owner, spender, deadline)
 
     with pytest.raises(contract_errors.ERC2612ExpiredSignature) as caught:
         Sender(devnet.w3, spender).send(call)
@@ -121,19 +115,7 @@ def test_permit_signed_by_another_key_raises_erc2612_invalid_signer(
 ) -> None:
     owner, spender, intruder = devnet.accounts[0], devnet.accounts[3], devnet.accounts[4]
     deadline = devnet.w3.eth.get_block("latest")["timestamp"] + 3600
-    forged = sign_permit(
-        intruder,
-        token=token.address,
-        token_name="Compute Power Token",
-        chain_id=devnet.chain_id,
-        spender=spender.address,
-        value=ONE,
-        nonce=token.functions.nonces(owner.address).call(),
-        deadline=deadline,
-    )
-    call = token.functions.permit(
-        owner.address, spender.address, ONE, deadline, forged.v, forged.r, forged.s
-    )
+    call = permit_call(token, intruder, owner, spender, deadline)
 
     with pytest.raises(error_class("ERC2612InvalidSigner")) as caught:
         Sender(devnet.w3, spender).send(call)
@@ -388,23 +370,48 @@ def test_errors_that_are_not_reverts_are_not_decoded() -> None:
     assert revert_from_exception(RuntimeError("boom")) is None
 
 
-def test_every_protocol_error_has_a_hint_whose_fields_exist() -> None:
-    """Each Market*/Staking* custom error gets a specific hint, and the hint only names
-    arguments the error really has (a typo would raise KeyError at revert time)."""
-    from jouleledger.artifacts import available_artifacts, load_artifact
-    from jouleledger.errors import HINTS
-
-    seen = set()
+def test_every_error_of_every_shipped_contract_has_a_hint_whose_fields_exist() -> None:
+    """Each custom error in a shipped ABI has a hint (its NatSpec notice, from the artifact's
+    userdoc), and the hint only names arguments the error really has, in known units (a typo
+    would fall back to the generic hint at revert time)."""
+    seen: dict[str, list[str]] = {}
     for name in available_artifacts():
         for entry in load_artifact(name).abi:
-            if entry.get("type") != "error":
-                continue
-            seen.add(entry["name"])
-            hint = HINTS.get(entry["name"])
-            if hint is None:
-                continue
-            fields = {inp["name"]: "x" for inp in entry["inputs"]}
-            hint.format(**fields)
-    protocol = {n for n in seen if n.startswith(("Market", "Staking"))}
-    assert protocol, "no protocol errors found in the artifacts"
-    assert sorted(protocol - HINTS.keys()) == []
+            if entry.get("type") == "error":
+                seen[entry["name"]] = [inp["name"] for inp in entry["inputs"]]
+    specs = {spec.name: spec for spec in error_registry().specs()}
+
+    assert {n for n in seen if n.startswith(("Market", "Staking", "Holdings"))}
+    assert sorted(n for n in seen if not specs[n].hint) == []
+    for name, params in seen.items():
+        used = placeholders(specs[name].hint)
+        assert {field for field, _ in used} <= set(params), (name, specs[name].hint)
+        assert {unit for _, unit in used} <= {"", *SDK_UNITS}, (name, specs[name].hint)
+
+
+def test_hints_fill_in_the_arguments_in_their_units() -> None:
+    state = decode_revert(error_data("MarketInvalidJobState", ["uint256", "uint8"], [7, 2]))
+    ready = decode_revert(
+        error_data("StakingUnbondingNotReady", ["address", "uint256"], ["0x" + "ab" * 20, 99])
+    )
+
+    assert str(state) == (
+        "reverted with MarketInvalidJobState: job 7 is claimed, which does not allow that"
+    )
+    assert ready.hint.endswith("becomes withdrawable at 99: try again then")
+
+
+def test_registered_userdoc_gives_the_new_error_its_hint() -> None:
+    abi = [
+        {
+            "type": "error",
+            "name": "BridgePaused",
+            "inputs": [{"name": "until", "type": "uint256"}],
+        }
+    ]
+    userdoc = {"errors": {"BridgePaused(uint256)": [{"notice": "paused until {until:time}"}]}}
+
+    register_abi(abi, source="PausableBridge", userdoc=userdoc)
+    revert = decode_revert(error_data("BridgePaused", ["uint256"], [1234]))
+
+    assert str(revert) == "reverted with BridgePaused: paused until 1234"

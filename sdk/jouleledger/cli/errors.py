@@ -6,11 +6,12 @@ wrong and what to do. Tracebacks only appear with ``--debug``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
+from typing import Final
 
-from web3 import Web3
-
-from .. import rpc
+from .. import transport
+from ..abi import SDK_UNITS, Unit, revert_hint
 from ..client import MisalignedAmount, NoAccount, UnknownJob
 from ..deployment import DeploymentNotFound
 from ..errors import (
@@ -24,7 +25,6 @@ from ..errors import (
     TransactionRejected,
     WrongChain,
 )
-from ..types import JobState
 from ..units import InvalidAmount
 from .output import cpt, utc
 
@@ -82,7 +82,11 @@ class WrongPassword(CliError):
 
 
 def describe(exc: BaseException) -> tuple[str, ExitCode]:
-    """The one-line message and exit code for `exc`."""
+    """The one-line message and exit code for `exc`.
+
+    Args:
+        exc: what a command raised.
+    """
     if isinstance(exc, CliError):
         return str(exc), exc.code
     if isinstance(exc, InvalidAmount | MisalignedAmount):
@@ -107,12 +111,14 @@ def describe(exc: BaseException) -> tuple[str, ExitCode]:
         return str(exc), ExitCode.UNREACHABLE
     if isinstance(exc, JouleLedgerError):
         return str(exc), ExitCode.FAILURE
-    found = rpc.classify(exc)  # a raw transport error from a plain contract read
+    found = transport.classify(exc)  # a raw transport error from a plain contract read
     if found is not None:
         failure, status = found
         url = getattr(exc, "request", None)
         where = str(getattr(url, "url", "") or "the node")
-        translated = rpc.translate(exc, failure, status, url=where, method="a request", tries=1)
+        translated = transport.translate(
+            exc, failure, status, url=where, method="a request", tries=1
+        )
         return str(translated), ExitCode.UNREACHABLE
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or exc} ({exc.filename})", ExitCode.FAILURE
@@ -125,125 +131,33 @@ def describe(exc: BaseException) -> tuple[str, ExitCode]:
 
 
 def one_line(message: str, *, debug: bool = False) -> str:
-    """The first line of `message` (the full text with `debug`), for stderr."""
+    """The first line of `message` (the full text with `debug`), for stderr.
+
+    Args:
+        message: the full message.
+        debug: keep every line.
+    """
     if debug or "\n" not in message:
         return message
     first = message.split("\n", 1)[0].rstrip(" :")
     return f"{first} (rerun with --debug for details)"
 
 
+#: Amounts in CPT and times in UTC: the same hints as the SDK's, in the CLI's units.
+CLI_UNITS: Final[Mapping[str, Unit]] = {
+    **SDK_UNITS,
+    "cpt": lambda wei: cpt(int(wei)),
+    "time": lambda timestamp: utc(int(timestamp)),
+}
+
+
 def revert_message(revert: ContractRevert) -> str:
-    """A decoded revert in CLI terms: amounts in CPT, times in UTC, the command to run next.
+    """A decoded revert in CLI terms: the error's hint (its NatSpec notice) with amounts in
+    CPT and times in UTC.
 
-    Errors without a CLI-specific wording keep the SDK's message (name, values, hint).
+    Errors without a hint keep the SDK's message (name, values, where to look).
+
+    Args:
+        revert: the decoded revert.
     """
-    a = revert.args_by_name
-    name = revert.name
-    try:
-        text = _friendly(name, a)
-    except (KeyError, TypeError, ValueError):
-        text = None
-    return text if text is not None else str(revert)
-
-
-def _friendly(name: str, a: dict[str, object]) -> str | None:
-    def amount(key: str) -> str:
-        return cpt(int(str(a[key])))
-
-    def address(key: str) -> str:
-        return str(Web3.to_checksum_address(str(a[key])))
-
-    def time_of(key: str) -> str:
-        return utc(int(str(a[key])))
-
-    job = a.get("jobId")
-    match name:
-        case "ERC20InsufficientBalance":
-            return (
-                f"insufficient CPT balance: {address('sender')} holds {amount('balance')} but "
-                f"needs {amount('needed')}; get tokens first (on a devnet: "
-                f"`jl faucet {address('sender')} AMOUNT`)"
-            )
-        case "ERC20InsufficientAllowance":
-            return (
-                f"insufficient CPT allowance: {address('spender')} may spend "
-                f"{amount('allowance')} but needs {amount('needed')}; approve it first, or post "
-                "with a permit (the default of `jl job post`)"
-            )
-        case "StakingInsufficientStake" | "MarketInsufficientStake":
-            short = int(str(a["needed"])) - int(str(a["stake"]))
-            return (
-                f"{address('provider')} has {amount('stake')} staked but needs at least "
-                f"{amount('needed')}: stake {cpt(max(short, 0))} more with `jl stake`"
-            )
-        case "StakingInsufficientUnlockedStake":
-            return (
-                f"{address('provider')} can unbond at most {amount('unlocked')} (its stake less "
-                f"what backs claimed jobs), not {amount('requested')}"
-            )
-        case "StakingNothingUnbonding":
-            return (
-                f"nothing is unbonding for {address('provider')}: request it first with "
-                "`jl unstake AMOUNT`"
-            )
-        case "StakingUnbondingNotReady":
-            return (
-                f"the unbonding stake of {address('provider')} becomes withdrawable at "
-                f"{time_of('readyAt')}: try again then"
-            )
-        case "StakingAlreadyRegistered":
-            return (
-                f"{address('provider')} is already a registered provider: change its terms with "
-                "`jl provider update`"
-            )
-        case "StakingNotRegistered" | "MarketProviderNotRegistered":
-            return (
-                f"{address('provider')} is not a registered provider: register it first with "
-                "`jl provider register`"
-            )
-        case "StakingSignerInUse":
-            return (
-                f"oracle signer {address('signer')} already signs for provider "
-                f"{address('provider')}: give each provider its own oracle key"
-            )
-        case "StakingInvalidSigner" | "StakingZeroAddress":
-            return "the oracle signer must be a non-zero address other than the provider's own"
-        case "StakingZeroAmount" | "MarketZeroPayment":
-            return "the amount must be more than 0"
-        case "MarketInvalidJobState":
-            state = JobState(int(str(a["state"])))
-            if state is JobState.NONE:
-                return f"job {job} does not exist on this market"
-            return f"job {job} is {state.name.lower()}, which does not allow that"
-        case "MarketNotJobClient":
-            return f"only the client that posted job {job} can do that, not {address('caller')}"
-        case "MarketBidNotHigher":
-            return (
-                f"job {job}'s bid is already {amount('bid')}: the new bid must be higher "
-                f"than that (you offered {amount('newBid')})"
-            )
-        case "MarketInvalidDeadline":
-            return (
-                f"the deadline {time_of('deadline')} is not after the chain's time "
-                f"{time_of('nowTime')}: give a later --deadline-in"
-            )
-        case "MarketDeadlineNotPassed":
-            return (
-                f"job {job}'s deadline {time_of('deadline')} has not passed: it cannot expire yet"
-            )
-        case "MarketDeadlinePassed":
-            return f"job {job}'s deadline {time_of('deadline')} has passed"
-        case "MarketDisputeWindowClosed":
-            return f"the dispute window of job {job} closed at {time_of('windowEnd')}"
-        case "MarketDisputeWindowOpen":
-            return (
-                f"job {job}'s payment can be withdrawn once its dispute window closes at "
-                f"{time_of('windowEnd')}"
-            )
-        case "MarketNothingToWithdraw":
-            return f"the market owes {address('account')} nothing right now"
-        case "MarketNotWithdrawable":
-            return f"job {job} owes {address('caller')} nothing to withdraw (now)"
-        case "MarketAmountNotAligned":
-            return f"{cpt(int(str(a['amount'])))} is not a whole nano-CPT (at most 9 decimals)"
-    return None
+    return revert_hint(revert, CLI_UNITS) or str(revert)
