@@ -1,4 +1,6 @@
-"""The devnet launcher: anvil, ganache and py-evm run the same bytecode; nothing is left running."""
+"""The devnet launcher: chains start, fail clearly, and leave nothing running.
+
+What every backend must do once started is in `test_control.py`."""
 
 from __future__ import annotations
 
@@ -11,19 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jouleledger import (
-    Devnet,
-    DevnetError,
-    deploy,
-    dev_accounts,
-    load_artifact,
-    send,
-    sign_permit,
-    start_devnet,
-)
+from jouleledger import DevnetError, start_devnet
 from tests.conftest import ROOT
-
-ONE = 10**18
 
 
 def process_gone(pid: int) -> bool:
@@ -40,38 +31,6 @@ def port_open(url: str) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, int(port))) == 0
-
-
-def test_funded_accounts_are_the_development_mnemonic_keys(devnet: Devnet) -> None:
-    assert [a.address for a in devnet.accounts] == [a.address for a in dev_accounts()]
-    assert devnet.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-    for account in devnet.accounts:
-        assert devnet.w3.eth.get_balance(account.address) >= 10_000 * ONE
-
-
-def test_token_deploys_and_transfers_on_every_chain(devnet: Devnet) -> None:
-    w3, (owner, alice, bob) = devnet.w3, devnet.accounts[:3]
-    token = deploy(w3, owner, load_artifact("ComputePowerToken"), 1_000 * ONE)
-    send(w3, owner, token.functions.transfer(alice.address, 10 * ONE))
-    assert token.functions.balanceOf(alice.address).call() == 10 * ONE
-
-    permit = sign_permit(
-        alice,
-        token=token.address,
-        token_name="Compute Power Token",
-        chain_id=devnet.chain_id,
-        spender=bob.address,
-        value=4 * ONE,
-        nonce=0,
-        deadline=w3.eth.get_block("latest")["timestamp"] + 600,
-    )
-    send(w3, bob, token.functions.permit(
-        alice.address, bob.address, 4 * ONE, permit.deadline, permit.v, permit.r, permit.s
-    ))  # fmt: skip
-    send(w3, bob, token.functions.transferFrom(alice.address, bob.address, 4 * ONE))
-    assert token.functions.balanceOf(alice.address).call() == 6 * ONE
-    assert token.functions.balanceOf(bob.address).call() == 4 * ONE
-    assert token.functions.nonces(alice.address).call() == 1
 
 
 @pytest.mark.parametrize("kind", ["anvil", "ganache"])
@@ -130,15 +89,3 @@ def test_busy_port_is_a_clear_error() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(DevnetError, match=f"could not bind port {port}: it is in use"):
             start_devnet("anvil", port=port, search_from=ROOT)
-
-
-def test_advance_time_moves_every_chains_clock(devnet: Devnet) -> None:
-    from jouleledger.devnet import advance_time
-
-    before = devnet.w3.eth.get_block("latest")
-    advance_time(devnet.w3, 3_600)
-    after = devnet.w3.eth.get_block("latest")
-    assert after["number"] == before["number"] + 1
-    assert after["timestamp"] - before["timestamp"] >= 3_600
-    with pytest.raises(ValueError, match="time only moves forward"):
-        advance_time(devnet.w3, -1)

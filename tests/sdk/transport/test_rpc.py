@@ -27,7 +27,7 @@ from jouleledger.errors import (
     RpcUnavailable,
     WrongChain,
 )
-from jouleledger.rpc import RetryPolicy, connect
+from jouleledger.transport import RetryPolicy, connect
 from jouleledger.tx import Sender
 from tests.conftest import ROOT
 from tests.sdk.conftest import fresh_address
@@ -180,6 +180,20 @@ def test_node_of_another_chain_raises_wrong_chain_before_anything_is_sent(anvil:
     assert connect(str(anvil.rpc_url), chain_id=31337).eth.chain_id == 31337
 
 
+def test_connection_asks_the_chain_id_once_and_web3_answers_it_from_its_cache(
+    anvil: Devnet, proxy: FaultyProxy
+) -> None:
+    w3 = connect(proxy.url, chain_id=31337)
+    call = {"to": fresh_address(), "data": "0x"}
+
+    for _ in range(3):
+        w3.eth.call(call)  # web3's validation middleware wants the chain id each time
+    assert w3.eth.chain_id == 31337
+
+    assert proxy.seen.count("eth_chainId") == 1
+    assert proxy.seen.count("eth_call") == 3
+
+
 def test_http_503_and_429_are_retried_until_the_node_answers(
     anvil: Devnet, proxy: FaultyProxy
 ) -> None:
@@ -220,6 +234,26 @@ def test_node_that_answers_too_slowly_raises_rpc_timeout(anvil: Devnet, proxy: F
     assert caught.value.method == "eth_estimateGas"
 
 
+def sender_meeting(
+    anvil: Devnet, proxy: FaultyProxy, account: int, method: str, fault: str, **web3: Any
+) -> tuple[Sender, int]:
+    """A sender of dev account `account` through `proxy`, whose next `method` request meets
+    `fault`, and the account's nonce before it sends.
+
+    Args:
+        anvil: the chain behind the proxy.
+        proxy: the faulty proxy.
+        account: the dev account's index.
+        method: the request that fails (``batch:`` in front for a batched one).
+        fault: what happens to it.
+        **web3: `FaultyProxy.web3`'s options.
+    """
+    signer = anvil.accounts[account]
+    before = anvil.w3.eth.get_transaction_count(signer.address)
+    proxy.faults[method] = [fault]
+    return Sender(proxy.web3(**web3), signer, retry=FAST_RETRY), before
+
+
 @pytest.mark.parametrize(
     ("fault", "web3_retries", "posts"),
     [("drop", False, 1), ("late", False, 1), ("late", True, 2)],
@@ -228,16 +262,14 @@ def test_node_that_answers_too_slowly_raises_rpc_timeout(anvil: Devnet, proxy: F
 def test_send_whose_answer_was_lost_is_found_by_hash_not_sent_twice(
     anvil: Devnet, proxy: FaultyProxy, fault: str, web3_retries: bool, posts: int
 ) -> None:
-    account = anvil.accounts[6]
-    before = anvil.w3.eth.get_transaction_count(account.address)
-    proxy.faults["eth_sendRawTransaction"] = [fault]
-    w3 = proxy.web3(timeout=1.0, web3_retries=web3_retries)
-    sender = Sender(w3, account, retry=FAST_RETRY)
+    sender, before = sender_meeting(
+        anvil, proxy, 6, "eth_sendRawTransaction", fault, timeout=1.0, web3_retries=web3_retries
+    )
 
     receipt = sender.send({"to": fresh_address(), "value": 1})
 
     assert receipt["status"] == 1
-    assert anvil.w3.eth.get_transaction_count(account.address) == before + 1
+    assert anvil.w3.eth.get_transaction_count(sender.address) == before + 1
     assert "eth_getTransactionByHash" in proxy.seen
     # web3.py re-posts the same signed bytes after a timeout (the node answers "nonce too
     # low"); the SDK itself only re-posts after finding the hash unknown.
@@ -247,30 +279,24 @@ def test_send_whose_answer_was_lost_is_found_by_hash_not_sent_twice(
 def test_batch_whose_answer_was_lost_is_checked_and_not_sent_twice(
     anvil: Devnet, proxy: FaultyProxy
 ) -> None:
-    account = anvil.accounts[7]
-    before = anvil.w3.eth.get_transaction_count(account.address)
-    proxy.faults["batch:eth_sendRawTransaction"] = ["drop"]
-    sender = Sender(proxy.web3(), account, retry=FAST_RETRY)
+    sender, before = sender_meeting(anvil, proxy, 7, "batch:eth_sendRawTransaction", "drop")
 
     results = sender.send_many([{"to": fresh_address(), "value": 1} for _ in range(5)])
 
     assert all(r.ok for r in results)
     assert [r.nonce for r in results] == list(range(before, before + 5))
-    assert anvil.w3.eth.get_transaction_count(account.address) == before + 5
+    assert anvil.w3.eth.get_transaction_count(sender.address) == before + 5
 
 
 def test_transaction_the_node_lost_is_posted_again_and_mines(
     anvil: Devnet, proxy: FaultyProxy
 ) -> None:
-    account = anvil.accounts[8]
-    before = anvil.w3.eth.get_transaction_count(account.address)
-    proxy.faults["eth_sendRawTransaction"] = ["swallow"]
-    sender = Sender(proxy.web3(), account, retry=FAST_RETRY)
+    sender, before = sender_meeting(anvil, proxy, 8, "eth_sendRawTransaction", "swallow")
 
     receipt = sender.send({"to": fresh_address(), "value": 1}, timeout=10)
 
     assert receipt["status"] == 1
-    assert anvil.w3.eth.get_transaction_count(account.address) == before + 1
+    assert anvil.w3.eth.get_transaction_count(sender.address) == before + 1
     posts = proxy.seen.count("eth_sendRawTransaction")
     reposts = proxy.seen.count("batch:eth_sendRawTransaction")
     assert (posts, reposts) == (1, 1)  # lost once, posted again
