@@ -14,14 +14,10 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from jouleledger import Devnet, load_artifact, rpc
-from jouleledger.errors import (
-    InsufficientFunds,
-    ReceiptTimeout,
-    TransactionFailed,
-    error_class,
-)
-from jouleledger.signing import TxSigner
-from jouleledger.tx import Sender, TxResult, _calldata
+from jouleledger.abi import error_class
+from jouleledger.errors import InsufficientFunds, ReceiptTimeout, TransactionFailed
+from jouleledger.tx import Sender, TxResult, encode_call
+from jouleledger.tx.signing import TxSigner
 from tests.sdk.conftest import ONE, fresh_address
 
 BULK_SIZE = {"anvil": 500, "ganache": 100, "embedded": 20}
@@ -313,9 +309,9 @@ def test_contract_calls_encode_to_the_bytes_web3_encodes() -> None:
     ]
 
     for call in encoded_directly:
-        assert _calldata(call) == (token.address, call._encode_transaction_data())
+        assert encode_call(call) == (token.address, call._encode_transaction_data())
     for call in left_to_web3:
-        assert _calldata(call) is None
+        assert encode_call(call) is None
 
 
 def test_signer_refuses_a_transaction_from_another_account() -> None:

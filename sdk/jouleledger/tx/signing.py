@@ -81,31 +81,15 @@ class TxSigner:
         return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), int(tx["nonce"]))
 
     def _sign_dynamic(self, tx: Mapping[str, Any]) -> SignedTx:
-        fields: list[_Rlp] = [
-            _int(tx["chainId"]),
-            _int(tx["nonce"]),
-            _int(tx["maxPriorityFeePerGas"]),
-            _int(tx["maxFeePerGas"]),
-            _int(tx["gas"]),
-            _address(tx.get("to")),
-            _int(tx.get("value", 0)),
-            _data(tx.get("data", b"")),
-            [],
-        ]
+        fees = [_int(tx["maxPriorityFeePerGas"]), _int(tx["maxFeePerGas"])]
+        fields: list[_Rlp] = [_int(tx["chainId"]), _int(tx["nonce"]), *fees, *_call(tx), []]
         v, r, s = self._sign_hash(keccak(b"\x02" + rlp_encode(fields)))
         raw = b"\x02" + rlp_encode([*fields, _int(v), _int(r), _int(s)])
         return SignedTx(raw, keccak(raw), int(tx["nonce"]))
 
     def _sign_legacy(self, tx: Mapping[str, Any]) -> SignedTx:
         chain_id = int(tx["chainId"])
-        fields: list[_Rlp] = [
-            _int(tx["nonce"]),
-            _int(tx["gasPrice"]),
-            _int(tx["gas"]),
-            _address(tx.get("to")),
-            _int(tx.get("value", 0)),
-            _data(tx.get("data", b"")),
-        ]
+        fields: list[_Rlp] = [_int(tx["nonce"]), _int(tx["gasPrice"]), *_call(tx)]
         v, r, s = self._sign_hash(keccak(rlp_encode([*fields, _int(chain_id), b"", b""])))
         raw = rlp_encode([*fields, _int(v + 35 + 2 * chain_id), _int(r), _int(s)])
         return SignedTx(raw, keccak(raw), int(tx["nonce"]))
@@ -140,6 +124,16 @@ def _length_prefix(length: int, offset: int) -> bytes:
         return bytes([offset + length])
     encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([offset + 55 + len(encoded)]) + encoded
+
+
+def _call(tx: Mapping[str, Any]) -> list[_Rlp]:
+    """The fields both shapes end their signed part with: gas, to, value, data."""
+    return [
+        _int(tx["gas"]),
+        _address(tx.get("to")),
+        _int(tx.get("value", 0)),
+        _data(tx.get("data", b"")),
+    ]
 
 
 def _int(value: Any) -> bytes:

@@ -23,8 +23,8 @@ from collections.abc import Hashable, Iterator
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
-from . import rpc
-from .rpc import DEFAULT_RETRY, RetryPolicy
+from .. import transport
+from ..transport import DEFAULT_RETRY, RetryPolicy
 
 
 class Reservation:
@@ -38,6 +38,13 @@ class Reservation:
     """
 
     def __init__(self, manager: NonceManager, start: int, count: int) -> None:
+        """Made by `NonceManager.reserve`, under the manager's lock.
+
+        Args:
+            manager: the manager that handed the nonces out.
+            start: the first nonce.
+            count: how many.
+        """
         self._manager = manager
         self.start = start
         self.count = count
@@ -72,10 +79,12 @@ class NonceManager:
     """
 
     def __init__(self, w3: Web3, address: str, *, policy: RetryPolicy = DEFAULT_RETRY) -> None:
-        """Args:
-        w3: connection to the chain.
-        address: the account whose nonces this hands out.
-        policy: retries when reading the node's nonce.
+        """No request is made until the first reservation.
+
+        Args:
+            w3: connection to the chain.
+            address: the account whose nonces this hands out.
+            policy: retries when reading the node's nonce.
         """
         self.w3 = w3
         self.address: ChecksumAddress = Web3.to_checksum_address(address)
@@ -97,7 +106,7 @@ class NonceManager:
         Raises:
             RpcError: the node cannot be asked which chain it is.
         """
-        key = (rpc.chain_key(w3), Web3.to_checksum_address(address))
+        key = (transport.chain_key(w3), Web3.to_checksum_address(address))
         with _REGISTRY_LOCK:
             manager = _REGISTRY.get(key)
             if manager is None:
@@ -111,7 +120,7 @@ class NonceManager:
             RpcError: the node cannot be asked.
         """
         return int(
-            rpc.call(
+            transport.call(
                 self.w3,
                 lambda: self.w3.eth.get_transaction_count(self.address, "pending"),
                 method="eth_getTransactionCount",
@@ -151,6 +160,7 @@ class NonceManager:
             count: how many consecutive nonces.
 
         Raises:
+            ValueError: `count` is below 1.
             RpcError: the node's nonce was needed and cannot be read.
         """
         if count < 1:
