@@ -1,7 +1,27 @@
-"""JouleLedger SDK: settle GPU compute jobs on any EVM chain from Python."""
+"""JouleLedger SDK: settle GPU compute jobs on any EVM chain from Python.
 
+Start here::
+
+    from jouleledger import JobRequest, JouleLedger, deploy_protocol, start_devnet
+
+    with start_devnet() as net:
+        deployment = deploy_protocol(net.w3, net.accounts[0])
+        client = JouleLedger(net.w3, deployment, net.accounts[0])
+        job_id = client.post_job(JobRequest("nvidia-h100", 10**15, 10**18))
+"""
+
+from .abi import contract_errors, decode_revert, error_class
 from .artifacts import Artifact, available_artifacts, load_artifact
-from .devnet import ChainKind, Devnet, dev_accounts, start_devnet
+from .client import JobRequest, JouleLedger
+from .deployment import Deployment, ProtocolConfig, deploy_protocol, load_deployment
+from .eip712 import (
+    MarketDomain,
+    MeterKind,
+    PermitSignature,
+    UsageRecord,
+    sign_permit,
+    spec_hash,
+)
 from .errors import (
     ArtifactError,
     ContractRevert,
@@ -21,14 +41,9 @@ from .errors import (
     UnknownErrorName,
     UnknownRevert,
     WrongChain,
-    contract_errors,
-    decode_revert,
-    error_class,
 )
-from .nonce import NonceManager
-from .permit import PermitSignature, sign_permit
-from .rpc import RetryPolicy, connect
-from .tx import FeeQuote, Sender, TxResult, deploy, send
+from .transport import ChainKind, Devnet, RetryPolicy, connect, dev_accounts, start_devnet
+from .tx import FeeQuote, NonceManager, Sender, TxResult, deploy, send
 
 __version__ = "0.1.0"
 
@@ -37,16 +52,22 @@ __all__ = [
     "ArtifactError",
     "ChainKind",
     "ContractRevert",
+    "Deployment",
     "Devnet",
     "DevnetError",
     "DevnetPortInUse",
     "FeeQuote",
     "InsufficientFunds",
+    "JobRequest",
+    "JouleLedger",
     "JouleLedgerError",
+    "MarketDomain",
+    "MeterKind",
     "NodeUnreachable",
     "NonceManager",
     "Panic",
     "PermitSignature",
+    "ProtocolConfig",
     "ReceiptTimeout",
     "RetryPolicy",
     "RevertReason",
@@ -59,16 +80,20 @@ __all__ = [
     "TxResult",
     "UnknownErrorName",
     "UnknownRevert",
+    "UsageRecord",
     "WrongChain",
     "available_artifacts",
     "connect",
     "contract_errors",
     "decode_revert",
     "deploy",
+    "deploy_protocol",
     "dev_accounts",
     "error_class",
     "load_artifact",
+    "load_deployment",
     "send",
     "sign_permit",
+    "spec_hash",
     "start_devnet",
 ]

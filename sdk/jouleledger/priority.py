@@ -29,5 +29,10 @@ def priority_level(priority_wei: int) -> int:
 
 def claim_order_key(priority_wei: int, job_id: int) -> tuple[int, int]:
     """Sort key of open jobs of one queue in claim order (jobs never raised since posting:
-    a raised job joins the tail of its new level)."""
+    a raised job joins the tail of its new level).
+
+    Args:
+        priority_wei: the job's bid + boost in wei.
+        job_id: the job's id (earlier posts first within a level).
+    """
     return (-priority_level(priority_wei), job_id)

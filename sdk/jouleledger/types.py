@@ -8,6 +8,8 @@ from typing import NewType
 
 from eth_typing import ChecksumAddress
 
+from .efficiency import tokens_per_joule
+
 JobId = NewType("JobId", int)
 Wei = NewType("Wei", int)  # token base units (1 CPT = 10**18)
 
@@ -147,4 +149,4 @@ class ProviderStats:
     @property
     def tokens_per_joule(self) -> float:
         """AI tokens per joule over all settled jobs (0 when no energy was recorded)."""
-        return self.ai_tokens * 1000 / self.energy_mj if self.energy_mj else 0.0
+        return tokens_per_joule(self.ai_tokens, self.energy_mj)

@@ -15,9 +15,9 @@ from jouleledger import Devnet, start_devnet
 from jouleledger.binding import sign_signer_binding
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
-from jouleledger.devnet import advance_time
 from jouleledger.errors import ContractRevert
 from jouleledger.priority import MAX_LEVEL, NANO, priority_level
+from jouleledger.transport import advance_time
 from jouleledger.units import parse_amount
 from tests.conftest import ROOT
 
@@ -175,3 +175,11 @@ def test_a_job_keeps_the_terms_it_was_posted_under(market: Market) -> None:
     assert old.dispute_bond == CONFIG.dispute_bond and old.fee_bps == CONFIG.fee_bps
     assert market.client.job(job_id).fee_bps == CONFIG.fee_bps
     assert now.collateral_cap == CONFIG.collateral_cap and now.busy_threshold == 3
+
+
+def test_market_settings_are_read_by_name_not_position(market: Market) -> None:
+    reader = JouleLedger(market.net.w3, market.admin.deployment)  # no account needed
+    params = reader.parameters()
+    assert reader.dispute_window() == params.dispute_window == CONFIG.dispute_window
+    assert reader.class_status("nvidia-h100").busy_threshold == CONFIG.busy_threshold
+    assert reader.terms() == params.terms

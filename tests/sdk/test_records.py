@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -15,6 +16,8 @@ from jouleledger import Devnet, load_artifact
 from jouleledger.deployment import Deployment, deploy_protocol
 from jouleledger.records import (
     EIP712_TYPES,
+    RECORD_FIELDS,
+    RECORD_TYPE,
     MarketDomain,
     MeterKind,
     UsageRecord,
@@ -29,21 +32,16 @@ DOMAIN_FIELDS = [
     {"name": "verifyingContract", "type": "address"},
 ]
 PROVIDER = Web3.to_checksum_address("0x" + "ab" * 20)
-uint64 = st.integers(0, 2**64 - 1)
-hash32 = st.binary(min_size=32, max_size=32)
-records = st.builds(
-    UsageRecord,
-    job_id=st.integers(0, 2**256 - 1),
-    provider=st.just(PROVIDER),
-    gpu_millis=uint64,
-    energy_mj=uint64,
-    ai_tokens=uint64,
-    result_hash=hash32,
-    start_time=uint64,
-    end_time=uint64,
-    meter_kind=st.sampled_from(list(MeterKind)),
-    gpu_id_hash=hash32,
-)
+#: Values for each Solidity type a record field has (``uint8`` is only the meter kind).
+BY_ABI_TYPE: dict[str, st.SearchStrategy[Any]] = {
+    "uint256": st.integers(0, 2**256 - 1),
+    "uint64": st.integers(0, 2**64 - 1),
+    "uint8": st.sampled_from(list(MeterKind)),
+    "address": st.just(PROVIDER),
+    "bytes32": st.binary(min_size=32, max_size=32),
+}
+#: Records built field by field from `RECORD_FIELDS`, the one definition of the layout.
+records = st.builds(UsageRecord, **{f.attr: BY_ABI_TYPE[f.abi_type] for f in RECORD_FIELDS})
 DOMAIN = MarketDomain(chain_id=31337, market=Web3.to_checksum_address("0x" + "cd" * 20))
 
 
@@ -108,3 +106,15 @@ def test_sdk_digests_equal_the_contracts_on_every_chain(
         batch_digest(domain, batch), Account.create().key
     ).signature
     assert len(signature) == 65
+
+
+def test_the_record_layout_is_the_contracts_struct() -> None:
+    abi = {e.get("name"): e for e in load_artifact("JobMarket").abi}
+    struct = abi["recordDigest"]["inputs"][0]["components"]
+    assert [(c["name"], c["type"]) for c in struct] == [
+        (f["name"], f["type"]) for f in EIP712_TYPES["UsageRecord"]
+    ]
+    batch = abi["settleBatch"]["inputs"][1]["components"]
+    assert [c["name"] for c in batch] == [c["name"] for c in struct if c["name"] != "provider"]
+    members = ",".join(f"{c['type']} {c['name']}" for c in struct)
+    assert f"UsageRecord({members})" == RECORD_TYPE
