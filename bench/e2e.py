@@ -13,12 +13,12 @@ import sys
 import time
 
 from eth_account import Account
+from protocol import deployed_protocol
 from report import write_results
 from web3.logs import DISCARD
 
-from jouleledger import start_devnet
-from jouleledger.client import JobRequest, JouleLedger
-from jouleledger.deployment import ProtocolConfig, deploy_protocol
+from jouleledger.client import JobRequest
+from jouleledger.deployment import ProtocolConfig
 from jouleledger.records import MeterKind, UsageRecord, batch_digest
 from jouleledger.units import parse_amount
 
@@ -28,15 +28,11 @@ CLASS = "nvidia-h100"
 
 
 def measure(jobs: int = JOBS, batch: int = BATCH) -> dict[str, float]:
-    with start_devnet("anvil", accounts=4) as net:
-        admin_acct, provider_acct, client_acct = net.accounts[:3]
-        deployment = deploy_protocol(net.w3, admin_acct, ProtocolConfig(fee_bps=100))
-        admin = JouleLedger(net.w3, deployment, admin_acct)
-        provider = admin.as_account(provider_acct)
-        client = admin.as_account(client_acct)
+    config = ProtocolConfig(fee_bps=100)
+    with deployed_protocol(accounts=4, users=2, cpt_each="1000000", config=config) as protocol:
+        net, deployment = protocol.net, protocol.deployment
+        provider, client = protocol.users
         oracle = Account.create()
-        admin.transfer(provider_acct.address, parse_amount("1000000"))
-        admin.transfer(client_acct.address, parse_amount("1000000"))
         provider.stake(parse_amount("1000000"))
         provider.register_provider(oracle, CLASS, parse_amount("0.001"), "http://bench")
         request = JobRequest(CLASS, parse_amount("0.001"), parse_amount("1"))
@@ -62,7 +58,7 @@ def measure(jobs: int = JOBS, batch: int = BATCH) -> dict[str, float]:
             records = [
                 UsageRecord(
                     job_id=job_id,
-                    provider=provider_acct.address,
+                    provider=provider.address,
                     gpu_millis=1_000,  # the trivial workload: one GPU-second, simulated
                     energy_mj=300_000,
                     ai_tokens=1_000,

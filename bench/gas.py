@@ -19,9 +19,9 @@ from web3.contract import Contract
 from jouleledger import start_devnet
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
-from jouleledger.devnet import advance_time
 from jouleledger.gpu import gpu_class_id
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
+from jouleledger.transport import advance_time
 from jouleledger.tx import send
 from jouleledger.units import parse_amount
 

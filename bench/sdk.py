@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
+from protocol import deployed_protocol
 from report import write_results
 
-from jouleledger import start_devnet
-from jouleledger.client import JobRequest, JouleLedger
-from jouleledger.deployment import deploy_protocol
+from jouleledger.client import JobRequest
 from jouleledger.units import parse_amount
 
 BULK_JOBS = 2000
@@ -24,14 +23,9 @@ CLASS = "nvidia-h100"
 
 
 def measure(bulk_jobs: int = BULK_JOBS, naive_jobs: int = NAIVE_JOBS) -> dict[str, float]:
-    with start_devnet("anvil", accounts=3) as net:
-        admin_acct, client_acct, naive_acct = net.accounts[:3]
-        deployment = deploy_protocol(net.w3, admin_acct)
-        admin = JouleLedger(net.w3, deployment, admin_acct)
-        admin.transfer(client_acct.address, parse_amount("10000000"))
-        admin.transfer(naive_acct.address, parse_amount("10000000"))
-        client = admin.as_account(client_acct)
-        naive_client = admin.as_account(naive_acct)
+    with deployed_protocol(accounts=3, users=2, cpt_each="10000000") as protocol:
+        net, deployment = protocol.net, protocol.deployment
+        client, naive_client = protocol.users
         request = JobRequest(CLASS, parse_amount("0.001"), parse_amount("1"))
         deadline = int(net.w3.eth.get_block("latest")["timestamp"]) + 86_400
 
@@ -43,7 +37,7 @@ def measure(bulk_jobs: int = BULK_JOBS, naive_jobs: int = NAIVE_JOBS) -> dict[st
                 request.max_payment, 0, deadline, "0x" + "00" * 20)  # fmt: skip
         started = time.perf_counter()
         for _ in range(naive_jobs):
-            tx_hash = market.functions.postJob(args).transact({"from": naive_acct.address})
+            tx_hash = market.functions.postJob(args).transact({"from": naive_client.address})
             net.w3.eth.wait_for_transaction_receipt(tx_hash)
         naive = naive_jobs / (time.perf_counter() - started)
 

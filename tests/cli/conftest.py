@@ -16,7 +16,6 @@ from eth_account import Account
 from eth_typing import ChecksumAddress
 from typer.testing import CliRunner, Result
 from web3 import Web3
-from web3.types import RPCEndpoint
 
 from jouleledger import Devnet, start_devnet
 from jouleledger.cli import app
@@ -62,8 +61,7 @@ class Chain:
 
     def advance(self, seconds: int) -> None:
         """Move the chain's clock forward and mine a block."""
-        self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
-        self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        self.net.control.advance_time(seconds)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from jouleledger.cli import ExitCode
-from jouleledger.cli.devnet_process import free_port
+from jouleledger.transport import free_port
 from tests.conftest import ROOT
 
 

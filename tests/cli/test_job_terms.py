@@ -4,7 +4,7 @@ its own: changing the market's terms here must not leak into the other CLI tests
 
 from __future__ import annotations
 
-from jouleledger.devnet import dev_accounts
+from jouleledger.transport import dev_accounts
 from jouleledger.units import parse_amount
 
 from .conftest import Chain, Jl, settle

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jouleledger.devnet import dev_accounts
 from jouleledger.gpu import gpu_class_id
 from jouleledger.specs import spec_hash
+from jouleledger.transport import dev_accounts
 from jouleledger_oracle.chain import LedgerChain
-from jouleledger_oracle.runner import JobSpec
 from jouleledger_oracle.specs import SpecRegistry
+from jouleledger_oracle.workloads import JobSpec
 
 from .conftest import Chain, Jl, error_line, fresh_key, settle
 

@@ -14,7 +14,7 @@ import typer
 from eth_account import Account
 from rich.table import Table
 
-from ..devnet import DEFAULT_ACCOUNTS
+from ..transport import DEFAULT_ACCOUNTS
 from . import keystore, params
 from .errors import CliError
 from .session import Session, session
@@ -26,11 +26,17 @@ NewName = Annotated[
 ]
 
 
-def _check_new_name(s: Session, name: str) -> None:
-    """Raises `CliError` for an invalid name or one a keystore already has."""
+def _session_for_new(ctx: typer.Context, name: str) -> Session:
+    """The session of a command that stores a new keystore as `name`.
+
+    Raises:
+        CliError: an invalid name, or one a keystore already has.
+    """
+    s = session(ctx)
     keystore.check_name(name)
     if keystore.path_of(s.paths.keystores, name).exists():
         raise CliError(f"a keystore named {name} already exists: pick another name")
+    return s
 
 
 LightKdf = Annotated[
@@ -44,28 +50,18 @@ LightKdf = Annotated[
 
 
 @app.command()
-def new(
-    ctx: typer.Context,
-    name: NewName,
-    light_kdf: LightKdf = False,
-) -> None:
+def new(ctx: typer.Context, name: NewName, light_kdf: LightKdf = False) -> None:
     """Create a new random key and store it encrypted as NAME."""
-    s = session(ctx)
-    _check_new_name(s, name)
+    s = _session_for_new(ctx, name)
     password = s.password(f"password for the new keystore {name}", confirm=True)
     key = bytes(Account.create().key)
     _store(s, name, key, password, light_kdf, "created")
 
 
 @app.command("import")
-def import_(
-    ctx: typer.Context,
-    name: NewName,
-    light_kdf: LightKdf = False,
-) -> None:
+def import_(ctx: typer.Context, name: NewName, light_kdf: LightKdf = False) -> None:
     """Import a private key (hidden prompt, or stdin when piped) and store it encrypted."""
-    s = session(ctx)
-    _check_new_name(s, name)
+    s = _session_for_new(ctx, name)
     if s.settings.interactive:
         text = str(typer.prompt("private key (hex)", hide_input=True, err=True))
     else:

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from .. import rpc
+from .. import transport
 from ..deployment import deploy_protocol, save_deployment
-from ..devnet import CHAIN_IDS, DEFAULT_ACCOUNTS, HOST, ChainKind, find_program
+from ..transport import CHAIN_IDS, DEFAULT_ACCOUNTS, HOST, ChainKind, free_port
+from ..transport.chains import find_program, node_args
 from . import devnet_process as proc
 from .config import DevnetRecord, forget_deployment, load_devnet, remove_devnet, save_devnet
 from .errors import CliError, ExitCode
@@ -58,13 +59,13 @@ def up(
     kind = ChainKind(chain.value)
     program = find_program(kind)
     if port is None:
-        port = proc.free_port()
+        port = free_port()
     else:
         proc.check_port_free(port)
     url = f"http://{HOST}:{port}"
     log_path = paths.devnet_log
     with s.out.activity(f"starting {kind} on port {port}"):
-        process = proc.spawn(program + proc.node_args(kind, port), log_path)
+        process = proc.spawn(program + node_args(kind, port), log_path)
         record = DevnetRecord(
             pid=process.pid,
             port=port,
@@ -131,7 +132,7 @@ def status(ctx: typer.Context) -> None:
             "more: `jl devnet down` forgets it, `jl devnet up` starts a new one",
             ExitCode.NOT_FOUND,
         )
-    w3 = rpc.connect(record.rpc_url, timeout=5.0)
+    w3 = transport.connect(record.rpc_url, timeout=5.0)
     block = int(w3.eth.block_number)
     uptime = int(time.time() - record.started_at)
     if s.out.json_mode:

@@ -1,26 +1,24 @@
 """A devnet that outlives the CLI: spawned detached, found again by its recorded pid.
 
-`jouleledger.devnet.start_devnet` ties its chain to the parent process (it dies with it),
+`jouleledger.start_devnet` ties its chain to the parent process (it dies with it),
 which suits tests and scripts. `jl devnet up` needs the opposite: the chain keeps running
 after `jl` exits, in its own session (Ctrl-C in the terminal does not reach it), until
 `jl devnet down` stops its process group. The program lookup, its arguments, the port
-choice and the wait for the first answer are the launcher's own (`jouleledger.devnet`).
+choice, the wait for the first answer and starting and stopping the process group are the
+launcher's own (`jouleledger.transport`); this module words their failures for the CLI.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from .. import devnet as launcher
-from ..devnet import HOST, free_port, log_tail, node_args
+from .. import transport
 from ..errors import DevnetError, DevnetPortInUse
+from ..transport import HOST, log_tail, process_alive, spawn_logged, stop_process_group
 from .config import DevnetRecord
 from .errors import CliError, ExitCode
 
@@ -29,7 +27,14 @@ STOP_TIMEOUT = 5.0
 
 
 def check_port_free(port: int) -> None:
-    """Raises `CliError` when something already uses `port` on 127.0.0.1."""
+    """Refuse a port that something on 127.0.0.1 already uses.
+
+    Args:
+        port: the TCP port.
+
+    Raises:
+        CliError: it is in use.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((HOST, port))
@@ -40,32 +45,32 @@ def check_port_free(port: int) -> None:
 def spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     """Start `command` detached: its own session, output to `log_path`, no inherited fds.
 
+    Args:
+        command: the program and its arguments.
+        log_path: where its output goes.
+
     Raises:
         CliError: the program cannot be started.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
-        try:
-            return subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise CliError(f"could not start {command[0]}: {exc}", ExitCode.NOT_FOUND) from exc
+    try:
+        return spawn_logged(command, log_path)
+    except OSError as exc:
+        raise CliError(f"could not start {command[0]}: {exc}", ExitCode.NOT_FOUND) from exc
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
     """Wait until the node answers at `url`.
 
+    Args:
+        process: the node's process.
+        url: its JSON-RPC URL.
+        log_path: its output, quoted in errors.
+
     Raises:
         CliError: it exited, or did not answer within `STARTUP_TIMEOUT` seconds.
     """
     try:
-        launcher.wait_until_ready(process, url, STARTUP_TIMEOUT, log_path)
+        transport.wait_until_ready(process, url, STARTUP_TIMEOUT, log_path)
     except DevnetPortInUse:
         raise CliError("the port is already in use: pick another --port") from None
     except DevnetError as exc:
@@ -76,45 +81,35 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path)
 
 
 def is_running(record: DevnetRecord) -> bool:
-    """Whether the recorded devnet's process is alive (and is still that devnet)."""
-    return _alive(record.pid) and _looks_like(record)
+    """Whether the recorded devnet's process is alive (and is still that devnet).
+
+    Args:
+        record: what `jl devnet up` recorded.
+    """
+    return process_alive(record.pid) and _looks_like(record)
 
 
 def stop(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """Stop the process group `pid` leads: SIGTERM, then SIGKILL; returns once it is gone."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.02)
-    if _alive(pid):
+    """Stop the process group `pid` leads: SIGTERM, then SIGKILL; returns once it is gone.
+
+    Args:
+        pid: the group leader's pid.
+        timeout: seconds to wait after each signal.
+
+    Raises:
+        CliError: it still runs after SIGKILL.
+    """
+    if not stop_process_group(pid, timeout):
         raise CliError(f"process {pid} did not stop, even after SIGKILL", ExitCode.FAILURE)
 
 
 def last_line(path: Path) -> str:
-    """The last non-empty line of a log file (for one-line errors)."""
+    """The last non-empty line of a log file (for one-line errors).
+
+    Args:
+        path: the log file.
+    """
     return log_tail(path, lines=1).strip() or "(no output)"
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child that exited
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        with contextlib.suppress(OSError, IndexError):
-            text = stat.read_text()
-            if text[text.rindex(")") + 2] == "Z":
-                return False
-    return True
 
 
 def _looks_like(record: DevnetRecord) -> bool:
@@ -137,10 +132,8 @@ def _looks_like(record: DevnetRecord) -> bool:
 
 __all__ = [
     "check_port_free",
-    "free_port",
     "is_running",
     "last_line",
-    "node_args",
     "spawn",
     "stop",
     "wait_until_ready",

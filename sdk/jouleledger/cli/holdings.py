@@ -12,11 +12,12 @@ from typing import Annotated
 
 import typer
 
+from ..client import JouleLedger
 from ..types import Holding
 from . import params
 from .output import cpt, key_value_table, plain, when
 from .session import session
-from .staking import require_balance
+from .staking import send_amount
 
 app = typer.Typer(help="Lock CPT to raise your jobs' priority when a GPU class is busy.")
 
@@ -26,12 +27,7 @@ Amount = Annotated[str, typer.Argument(metavar="AMOUNT", help="CPT, e.g. 500.")]
 @app.command(context_settings=params.AMOUNT_CONTEXT)
 def lock(ctx: typer.Context, amount: Amount) -> None:
     """Lock AMOUNT CPT in the holdings vault (with a permit: one transaction)."""
-    s = session(ctx)
-    wei = params.amount(amount)
-    client = s.client
-    require_balance(client, wei, f"locking {cpt(wei)}")
-    with s.out.activity(f"locking {cpt(wei)}"):
-        client.lock_holdings(wei)
+    s, client, wei = send_amount(ctx, amount, "locking", JouleLedger.lock_holdings, spends=True)
     held = client.holding()
     s.out.result(
         {"address": client.address, "locked_now": plain(wei)} | holding_json(held),
@@ -45,11 +41,9 @@ def lock(ctx: typer.Context, amount: Amount) -> None:
 @app.command(context_settings=params.AMOUNT_CONTEXT)
 def unlock(ctx: typer.Context, amount: Amount) -> None:
     """Take AMOUNT of locked CPT back (not while it backs boosted jobs before their deadline)."""
-    s = session(ctx)
-    wei = params.amount(amount)
-    client = s.client
-    with s.out.activity(f"unlocking {cpt(wei)}"):
-        client.unlock_holdings(wei)
+    s, client, wei = send_amount(
+        ctx, amount, "unlocking", JouleLedger.unlock_holdings, spends=False
+    )
     held = client.holding()
     s.out.result(
         {"address": client.address, "unlocked": plain(wei)} | holding_json(held),
@@ -87,6 +81,11 @@ def show(ctx: typer.Context, who: params.Who = None) -> None:
 
 
 def holding_json(held: Holding) -> dict[str, object]:
+    """An account's holdings as JSON: amounts as CPT strings, unset times as null.
+
+    Args:
+        held: the holdings as the vault reports them.
+    """
     return {
         "locked": plain(held.locked),
         "warm": plain(held.warm),

@@ -2,7 +2,8 @@
 
 Job amounts (price, max payment, bid) are CPT with at most 9 decimals: the market keeps
 them in whole nano-CPT. Posting escrows ``max payment + bid`` with an EIP-2612 permit, so
-it is one transaction and leaves no standing allowance.
+it is one transaction and leaves no standing allowance. The JSON and tables of jobs are
+built in `jouleledger.cli.job_views`.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
 from .. import specs
-from ..client import DEFAULT_DEADLINE, JobRequest, JouleLedger
+from ..client import DEFAULT_DEADLINE, JobRequest, JouleLedger, MissingEvent, receipt_event
 from ..gpu import gpu_class_id, gpu_class_name
 from ..types import Job, JobState
 from . import params
 from .errors import CliError
-from .output import cpt, key_value_table, plain, relative, short, utc, when
+from .job_views import job_json, job_table, jobs_table, queue_name, settlement_json
+from .output import cpt, plain, utc
 from .session import session
 from .staking import require_balance
 
@@ -126,7 +126,7 @@ def post(
             f"{cpt(escrow)} (max payment {cpt(request_max)} + bid {cpt(request_bid)})",
             f"priority {cpt(job.priority)} (level {job.level})"
             + (f", of which {cpt(job.boost)} from your locked holdings" if job.boost else "")
-            + f"; deadline {utc(deadline)}; #{rank} of {size} in the {_queue_name(job)}",
+            + f"; deadline {utc(deadline)}; #{rank} of {size} in the {queue_name(job)}",
         ],
     )
 
@@ -169,7 +169,7 @@ def bid(
         },
         f"raised job {job_id}'s bid from {cpt(job.bid)} to {cpt(new_bid)} (escrowed {cpt(extra)} "
         f"more); priority {cpt(raised.priority)} (level {raised.level}), now #{rank} of {size} "
-        f"in the {_queue_name(raised)}",
+        f"in the {queue_name(raised)}",
     )
 
 
@@ -189,48 +189,19 @@ def show(ctx: typer.Context, job_id: JobIdArg) -> None:
     data["dispute_bond"] = plain(terms.dispute_bond)
     data["spec_hash"] = "0x" + bytes(posted["args"]["specHash"]).hex() if posted else None
     if settled:
-        args = settled["args"]
-        data |= {
-            "energy_joules": int(args["energyMj"]) / 1000,
-            "ai_tokens": int(args["aiTokens"]),
-            "tokens_per_joule": int(args["tokensPerJouleE6"]) / 1e6,
-            "dispute_window_ends": job.settled_at + window,
-        }
+        data |= settlement_json(settled["args"], job.settled_at + window)
     if s.out.json_mode:
         s.out.json(data)
         return
-    rows = [
-        ("state", job.state.name.lower()),
-        ("gpu class", gpu_class_name(job.gpu_class)),
-        ("client", job.client),
-        ("provider", str(job.provider or "any eligible provider")),
-        ("price", f"up to {cpt(job.price_per_gpu_second)}/GPU-s"),
-    ]
-    if job.state in (JobState.OPEN, JobState.CLAIMED):
-        rows += [
-            ("max payment", cpt(job.max_payment)),
-            ("bid", cpt(job.bid)),
-            ("boost", f"{cpt(job.boost)} (from locked holdings, fixed at posting)"),
-            ("priority", f"{cpt(job.priority)} (level {job.level})"),
-            ("deadline", when(job.deadline, now)),
-        ]
-    if settled:
-        args = settled["args"]
-        rows += [
-            ("payment", cpt(job.payment)),
-            ("refund", f"{cpt(job.refund)}{' (withdrawn)' if job.refund_withdrawn else ''}"),
-            ("settled", when(job.settled_at, now)),
-            ("dispute until", when(job.settled_at + window, now)),
-            ("energy", f"{int(args['energyMj']) / 1000:,.3f} J"),
-            ("ai tokens", f"{int(args['aiTokens']):,}"),
-            ("tokens/joule", f"{int(args['tokensPerJouleE6']) / 1e6:,.3f}"),
-        ]
-    rows += [
-        ("fee", f"{job.fee_bps / 100:g}% (terms v{job.terms_version})"),
-        ("dispute bond", f"{cpt(terms.dispute_bond)} (terms v{job.terms_version})"),
-        ("spec hash", str(data["spec_hash"] or "-")),
-    ]
-    s.out.table(key_value_table(rows, title=f"job {job_id}"))
+    table = job_table(
+        job,
+        settled["args"] if settled else None,
+        spec_hash=data["spec_hash"],
+        dispute_bond=terms.dispute_bond,
+        window=window,
+        now=now,
+    )
+    s.out.table(table)
 
 
 @app.command("list")
@@ -274,33 +245,7 @@ def list_(
         where = f" of class {class_filter}" if class_filter else ""
         s.out.line(f"no {what}{where} on this market")
         return
-    table = Table(title="open jobs by priority" if open_only else "recent jobs")
-    if open_only:
-        table.add_column("#", justify="right")
-    table.add_column("job", justify="right")
-    table.add_column("class")
-    if not open_only:
-        table.add_column("state")
-    for column in ("bid", "boost", "priority", "max payment", "price/GPU-s"):
-        table.add_column(column, justify="right")
-    table.add_column("deadline")
-    table.add_column("client", no_wrap=True)
-    for position, job in found:
-        live = job.state in (JobState.OPEN, JobState.CLAIMED)
-        table.add_row(
-            *([str(position)] if open_only else []),
-            str(job.id),
-            gpu_class_name(job.gpu_class),
-            *([] if open_only else [job.state.name.lower()]),
-            cpt(job.bid) if live else "-",
-            cpt(job.boost) if job.boost else "-",
-            f"{cpt(job.priority)} (L{job.level})" if live else "-",
-            cpt(job.max_payment) if live else "-",
-            cpt(job.price_per_gpu_second),
-            relative(job.deadline, now) if live else "-",
-            short(job.client),
-        )
-    s.out.table(table)
+    s.out.table(jobs_table(found, open_only=open_only, now=now))
 
 
 @app.command()
@@ -366,30 +311,6 @@ def expire(ctx: typer.Context, job_id: JobIdArg) -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    """A job as JSON: amounts as CPT strings, state and class by name."""
-    return {
-        "id": job.id,
-        "state": job.state.name.lower(),
-        "gpu_class": gpu_class_name(job.gpu_class),
-        "client": job.client,
-        "provider": job.provider,
-        "price_per_gpu_second": plain(job.price_per_gpu_second),
-        "max_payment": plain(job.max_payment),
-        "bid": plain(job.bid),
-        "payment": plain(job.payment),
-        "refund": plain(job.refund),
-        "refund_withdrawn": job.refund_withdrawn,
-        "deadline": job.deadline,
-        "settled_at": job.settled_at,
-        "fee_bps": job.fee_bps,
-        "boost": plain(job.boost),
-        "priority": plain(job.priority),
-        "level": job.level,
-        "terms_version": job.terms_version,
-    }
-
-
 def _spec_file_hash(path: Path) -> bytes:
     """The hash a node looks `path`'s spec up by: its canonical JSON's, not its bytes'."""
     try:
@@ -424,18 +345,12 @@ def _position(client: JouleLedger, job: Job) -> tuple[int, int]:
     return (queue.index(job.id) + 1 if job.id in queue else 0), len(queue)
 
 
-def _queue_name(job: Job) -> str:
-    name = gpu_class_name(job.gpu_class)
-    return f"queue of {name} jobs for {job.provider}" if job.provider else f"{name} queue"
-
-
 def _first(events: list[EventData]) -> EventData | None:
     return events[0] if events else None
 
 
 def _event(contract: Contract, receipt: TxReceipt, name: str) -> EventData:
-    found = getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
-    if not found:
-        raise CliError(f"the transaction succeeded but emitted no {name} event")
-    event: EventData = found[0]
-    return event
+    try:
+        return receipt_event(contract, receipt, name)
+    except MissingEvent as exc:
+        raise CliError(str(exc)) from exc

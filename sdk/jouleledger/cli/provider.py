@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -45,34 +46,41 @@ Endpoint = Annotated[
 ]
 
 
-@app.command()
-def register(
-    ctx: typer.Context,
-    signer: Signer,
-    gpu_class: GpuClass,
-    price: Price,
-    endpoint: Endpoint,
-    signer_proof: SignerProof = None,
-) -> None:
-    """Register this account as a provider (it needs the minimum stake first)."""
-    _set_terms(session(ctx), signer, signer_proof, gpu_class, price, endpoint, register=True)
+def _terms_command(*, register: bool, doc: str) -> Callable[..., None]:
+    """``register`` and ``update``: the same options, sent as a registration or an update."""
+
+    def command(
+        ctx: typer.Context,
+        signer: Signer,
+        gpu_class: GpuClass,
+        price: Price,
+        endpoint: Endpoint,
+        signer_proof: SignerProof = None,
+    ) -> None:
+        _set_terms(
+            session(ctx), signer, signer_proof, gpu_class, price, endpoint, register=register
+        )
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command()
-def update(
-    ctx: typer.Context,
-    signer: Signer,
-    gpu_class: GpuClass,
-    price: Price,
-    endpoint: Endpoint,
-    signer_proof: SignerProof = None,
-) -> None:
-    """Change this provider's oracle signer, GPU class, price or endpoint.
+register = app.command("register")(
+    _terms_command(
+        register=True,
+        doc="Register this account as a provider (it needs the minimum stake first).",
+    )
+)
+update = app.command("update")(
+    _terms_command(
+        register=False,
+        doc="""Change this provider's oracle signer, GPU class, price or endpoint.
 
     A lower price applies at once; a higher one after the staking contract's ask delay, so
     that nobody can raise it around a claim to pass over cheaper jobs.
-    """
-    _set_terms(session(ctx), signer, signer_proof, gpu_class, price, endpoint, register=False)
+    """,
+    )
+)
 
 
 def _set_terms(

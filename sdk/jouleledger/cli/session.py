@@ -19,17 +19,16 @@ from eth_typing import ChecksumAddress
 from web3 import HTTPProvider, Web3
 from web3.types import RPCEndpoint, RPCResponse
 
-from .. import rpc
+from .. import transport
 from ..client import JouleLedger
 from ..deployment import Deployment, DeploymentNotFound, load_deployment
-from ..devnet import CHAIN_IDS, dev_accounts
+from ..transport import DEVNET_CHAIN_IDS, dev_accounts, is_devnet_chain_id
 from . import keystore, params
 from .config import DEFAULT_RPC, Paths, load_devnet
 from .devnet_process import is_running
 from .errors import CliError, ExitCode
 from .output import Output
 
-DEVNET_CHAIN_IDS = frozenset(CHAIN_IDS.values())
 _DEV = re.compile(r"^dev:(\d{1,3})$")
 
 
@@ -63,11 +62,11 @@ class ReportingProvider(HTTPProvider):
     accepts, so it can be shown while its receipt is awaited.
 
     It sits at the provider, below web3's middleware, because the SDK sends raw
-    transactions straight through the provider (`jouleledger.rpc`).
+    transactions straight through the provider (`jouleledger.transport`).
     """
 
     def __init__(self, url: str, out: Output, *, timeout: float) -> None:
-        # Retries are the SDK's (`jouleledger.rpc`), as in `rpc.connect`.
+        # Retries are the SDK's (`jouleledger.transport`), as in `transport.connect`.
         super().__init__(
             url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
         )
@@ -83,7 +82,13 @@ class ReportingProvider(HTTPProvider):
 
 
 def connect(url: str, out: Output, *, chain_id: int | None = None, timeout: float = 30.0) -> Web3:
-    """Like `jouleledger.rpc.connect`, through a `ReportingProvider`.
+    """Like `jouleledger.transport.connect`, through a `ReportingProvider`.
+
+    Args:
+        url: the node's JSON-RPC URL.
+        out: where sent transactions are reported.
+        chain_id: the chain the node must serve (None: any, but it must answer).
+        timeout: seconds per request.
 
     Raises:
         NodeUnreachable: nothing answers at `url`.
@@ -91,9 +96,9 @@ def connect(url: str, out: Output, *, chain_id: int | None = None, timeout: floa
     """
     w3 = Web3(ReportingProvider(url, out, timeout=timeout))
     if chain_id is None:
-        rpc.call(w3, lambda: w3.eth.chain_id, method="eth_chainId")
+        transport.call(w3, lambda: w3.eth.chain_id, method="eth_chainId")
     else:
-        rpc.check_chain(w3, chain_id)
+        transport.check_chain(w3, chain_id)
     return w3
 
 
@@ -131,12 +136,12 @@ class Session:
 
     @cached_property
     def chain_id(self) -> int:
-        return int(rpc.call(self.w3, lambda: self.w3.eth.chain_id, method="eth_chainId"))
+        return int(transport.call(self.w3, lambda: self.w3.eth.chain_id, method="eth_chainId"))
 
     @property
     def on_devnet(self) -> bool:
         """Whether the node serves a local development chain id (anvil's or ganache's)."""
-        return self.chain_id in DEVNET_CHAIN_IDS
+        return is_devnet_chain_id(self.chain_id)
 
     def now(self) -> int:
         """The latest block's timestamp: the time the contracts see."""
@@ -199,12 +204,7 @@ class Session:
                 "this command sends a transaction: pass --account NAME (see `jl account "
                 "list`) or --account dev:N on a devnet"
             )
-        dev = _DEV.match(name)
-        if dev:
-            self.require_devnet(f"--account {name}")
-            return dev_account(int(dev.group(1)))
-        password = self.password(f"password for keystore {name}")
-        return keystore.unlock(self.paths.keystores, name, password)
+        return self._unlock(name, "--account")
 
     def signer_key(self, who: str) -> LocalAccount | None:
         """The oracle key named by `who` (``dev:N`` or a keystore name), unlocked; None for a
@@ -221,12 +221,17 @@ class Session:
                 "--signer NAME (a keystore here) or --signer-proof HEX from "
                 "`jl-oracle signer-proof --provider <your address>` where the key lives"
             )
-        dev = _DEV.match(who)
+        return self._unlock(who, "--signer")
+
+    def _unlock(self, name: str, option: str) -> LocalAccount:
+        """The key `name` (given as `option`) names: ``dev:N`` on a devnet only, or a
+        keystore, unlocked with its password."""
+        dev = _DEV.match(name)
         if dev:
-            self.require_devnet(f"--signer {who}")
+            self.require_devnet(f"{option} {name}")
             return dev_account(int(dev.group(1)))
-        password = self.password(f"password for keystore {who}")
-        return keystore.unlock(self.paths.keystores, who, password)
+        password = self.password(f"password for keystore {name}")
+        return keystore.unlock(self.paths.keystores, name, password)
 
     def address_of(self, who: str | None) -> ChecksumAddress:
         """An address from a 0x-address, ``dev:N``, a keystore name, or (None) --account.

@@ -10,6 +10,7 @@ What is not ready yet is listed with the time it will be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from ..types import JobId, JobState
 from . import params
 from .errors import CliError, ExitCode
 from .output import cpt, plain, when
-from .session import session
+from .session import Session, session
 
 
 def stake(
@@ -31,12 +32,7 @@ def stake(
     ],
 ) -> None:
     """Add CPT to this account's provider stake (approving the staking contract as needed)."""
-    s = session(ctx)
-    wei = params.amount(amount)
-    client = s.client
-    require_balance(client, wei, f"staking {cpt(wei)}")
-    with s.out.activity(f"staking {cpt(wei)}"):
-        client.stake(wei)
+    s, client, wei = send_amount(ctx, amount, "staking", JouleLedger.stake, spends=True)
     info = client.provider()
     minimum = int(client.staking.functions.minStake().call())
     lines = [f"staked {cpt(wei)}; stake now {cpt(info.stake)}"]
@@ -56,11 +52,9 @@ def unstake(
     Stake that backs claimed jobs stays locked. A new request restarts the delay for
     everything still unbonding.
     """
-    s = session(ctx)
-    wei = params.amount(amount)
-    client = s.client
-    with s.out.activity(f"requesting unbonding of {cpt(wei)}"):
-        client.request_unbond(wei)
+    s, client, wei = send_amount(
+        ctx, amount, "requesting unbonding of", JouleLedger.request_unbond, spends=False
+    )
     info = client.provider()
     now = s.now()
     s.out.result(
@@ -209,3 +203,38 @@ def require_balance(client: JouleLedger, needed: int, what: str) -> None:
             f"{plain(needed - have)}`)",
             ExitCode.REFUSED,
         )
+
+
+def send_amount(
+    ctx: typer.Context,
+    amount: str,
+    label: str,
+    action: Callable[[JouleLedger, int], object],
+    *,
+    spends: bool,
+) -> tuple[Session, JouleLedger, int]:
+    """The first half of a command that moves AMOUNT CPT: parse it, refuse before sending
+    when the account holds less (if the action spends it), and run the action under a
+    progress label.
+
+    Args:
+        ctx: the command's context.
+        amount: the AMOUNT argument, in CPT.
+        label: what the action does, e.g. ``"staking"`` (shown as ``staking 1,000 CPT``).
+        action: sends the transaction, given the client and the amount in wei.
+        spends: whether the action takes the amount from the account's CPT balance.
+
+    Returns:
+        The session, its signing client and the amount in wei.
+
+    Raises:
+        CliError: a bad amount, or a balance short of it (exit code 3).
+    """
+    s = session(ctx)
+    wei = params.amount(amount)
+    client = s.client
+    if spends:
+        require_balance(client, wei, f"{label} {cpt(wei)}")
+    with s.out.activity(f"{label} {cpt(wei)}"):
+        action(client, wei)
+    return s, client, wei
