@@ -1,7 +1,7 @@
 """Where a job's spec comes from: the chain holds only its hash.
 
 A client posts a job with ``specHash = keccak256(canonical JSON of the spec)``, by the SDK's
-rule (`jouleledger.specs`, which `jl job post --spec` and `JobSpec.spec_hash` both use), and
+rule (`jouleledger.eip712.spec`, which `jl job post --spec` and `JobSpec.spec_hash` both use), and
 hands the spec itself to the provider off chain. For now, that hand-over
 is this registry:
 
@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from .attestation import SpecSource
 from .errors import InvalidJobSpec, OracleError
-from .runner import JobSpec, resolve
+from .workloads import JobSpec, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class RegistryFull(OracleError):
 
 def normalise_hash(spec_hash: bytes | str) -> str:
     """A spec hash as lowercase 0x-hex.
+
+    Args:
+        spec_hash: 32 bytes, or them as hex with or without upper case.
 
     Raises:
         ValueError: not 32 bytes.
@@ -150,6 +153,9 @@ class SpecRegistry:
     def get(self, spec_hash: bytes | str) -> JobSpec | None:
         """The registered spec with that hash, or None.
 
+        Args:
+            spec_hash: the job's spec hash (bytes or 0x-hex).
+
         Raises:
             ValueError: not a 32-byte hash.
         """
@@ -159,6 +165,9 @@ class SpecRegistry:
 
     def spec_for(self, spec_hash: bytes | str) -> tuple[JobSpec, SpecSource]:
         """The spec to run for a job posted with `spec_hash`: registered, else the default.
+
+        Args:
+            spec_hash: the spec hash the job was posted with (bytes or 0x-hex).
 
         Raises:
             InvalidJobSpec: unknown hash and no default spec.

@@ -10,7 +10,7 @@ import pytest
 from eth_utils.crypto import keccak
 
 from jouleledger_oracle.errors import ConfigError, MeterError, MeterUnavailable, OracleError
-from jouleledger_oracle.meter import NvmlMeter, Reading, SimulatedMeter, select_meter
+from jouleledger_oracle.metering import NvmlMeter, Reading, SimulatedMeter, select_meter
 
 from .conftest import (
     FakeClock,
@@ -30,15 +30,26 @@ def meter(clock: FakeClock, **options: object) -> NvmlMeter:
     return NvmlMeter(**settings)  # type: ignore[arg-type]
 
 
+def measure(clock: FakeClock, job_id: int, seconds: float, **options: object) -> Reading:
+    """One job whose work takes `seconds` on a fresh meter, without a sampler thread."""
+    with meter(clock, **options) as nvml:
+        session = nvml.start(job_id)
+        clock.advance(seconds)
+        return session.stop()
+
+
+def reset_counter_after_one_second(fake_nvml: FakeNvml, clock: FakeClock) -> None:
+    """The counter reads 9 kJ, then restarts from 500 J a second into the window."""
+    start = clock()
+    fake_nvml.gpus[0].counter = lambda t: 9_000_000 if t < start + 1 else 500_000
+
+
 def sampler_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("jouleledger-meter-sampler")]
 
 
 def test_energy_is_the_counter_delta_over_the_window(fake_nvml: FakeNvml, clock: FakeClock) -> None:
-    with meter(clock) as nvml:
-        session = nvml.start(42)
-        clock.advance(5.0)
-        reading = session.stop()
+    reading = measure(clock, 42, 5.0)
 
     assert reading.meter_kind == "nvml"
     assert reading.job_id == 42
@@ -57,10 +68,7 @@ def test_energy_follows_the_counter_not_the_power_samples(
     start = clock()
     fake_nvml.gpus[0].counter = lambda t: 1_000_000 + round((t - start) * 200_000)
 
-    with meter(clock) as nvml:
-        session = nvml.start(1)
-        clock.advance(10.0)
-        reading = session.stop()
+    reading = measure(clock, 1, 10.0)
 
     assert reading.energy_mj == 2_000_000  # counter: 200 W, power samples said 300 W
     assert reading.power_integral_mj == 3_000_000
@@ -70,13 +78,9 @@ def test_energy_follows_the_counter_not_the_power_samples(
 def test_counter_reset_is_flagged_and_energy_falls_back_to_the_power_integral(
     fake_nvml: FakeNvml, clock: FakeClock
 ) -> None:
-    start = clock()
-    fake_nvml.gpus[0].counter = lambda t: 9_000_000 if t < start + 1 else 500_000
+    reset_counter_after_one_second(fake_nvml, clock)
 
-    with meter(clock) as nvml:
-        session = nvml.start(7)
-        clock.advance(5.0)
-        reading = session.stop()
+    reading = measure(clock, 7, 5.0)
 
     assert reading.counter_reset
     assert reading.energy_source == "power_integral"
@@ -87,17 +91,13 @@ def test_counter_reset_is_flagged_and_energy_falls_back_to_the_power_integral(
 def test_counter_reset_without_power_samples_counts_only_energy_since_the_reset(
     fake_nvml: FakeNvml, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = clock()
-    fake_nvml.gpus[0].counter = lambda t: 9_000_000 if t < start + 1 else 500_000
+    reset_counter_after_one_second(fake_nvml, clock)
 
     def no_power(handle: object) -> int:
         raise NVMLError_NotSupported()
 
     monkeypatch.setattr(sys.modules["pynvml"], "nvmlDeviceGetPowerUsage", no_power)
-    with meter(clock) as nvml:
-        session = nvml.start(7)
-        clock.advance(5.0)
-        reading = session.stop()
+    reading = measure(clock, 7, 5.0)
 
     assert reading.counter_reset
     assert reading.energy_source == "counter_since_reset"
@@ -135,10 +135,7 @@ def test_counter_reset_is_caught_by_samples_even_when_the_end_exceeds_the_start(
 def test_short_window_is_widened_until_the_counter_has_advanced(
     fake_nvml: FakeNvml, clock: FakeClock
 ) -> None:
-    with meter(clock) as nvml:
-        session = nvml.start(5)
-        clock.advance(0.2)
-        reading = session.stop()
+    reading = measure(clock, 5, 0.2)
 
     assert clock.slept == [pytest.approx(0.8)]
     assert reading.work_millis == 200
@@ -151,10 +148,7 @@ def test_short_window_is_widened_until_the_counter_has_advanced(
 def test_short_window_is_flagged_coarse_when_widening_is_off(
     fake_nvml: FakeNvml, clock: FakeClock
 ) -> None:
-    with meter(clock, widen_short_windows=False) as nvml:
-        session = nvml.start(5)
-        clock.advance(0.2)
-        reading = session.stop()
+    reading = measure(clock, 5, 0.2, widen_short_windows=False)
 
     assert clock.slept == []
     assert reading.coarse
@@ -167,10 +161,7 @@ def test_window_is_flagged_coarse_when_the_counter_never_advances(
 ) -> None:
     fake_nvml.gpus[0].counter = lambda t: 1_234_567
 
-    with meter(clock, max_widen_s=2.0) as nvml:
-        session = nvml.start(5)
-        clock.advance(0.1)
-        reading = session.stop()
+    reading = measure(clock, 5, 0.1, max_widen_s=2.0)
 
     assert reading.coarse
     assert reading.energy_mj == 0
@@ -261,10 +252,7 @@ def test_describe_lists_uuid_model_driver_and_index(fake_nvml: FakeNvml, clock: 
 
 
 def test_reading_carries_the_keccak_of_the_gpu_uuid(fake_nvml: FakeNvml, clock: FakeClock) -> None:
-    with meter(clock) as nvml:
-        session = nvml.start(1)
-        clock.advance(1.0)
-        reading = session.stop()
+    reading = measure(clock, 1, 1.0)
 
     assert reading.gpu_uuid == fake_nvml.gpus[0].uuid
     assert reading.gpu_id_hash == "0x" + keccak(fake_nvml.gpus[0].uuid.encode()).hex()
@@ -339,7 +327,7 @@ def test_nvml_readings_cannot_carry_a_simulated_gpu(fake_nvml: FakeNvml, clock: 
 def test_auto_selects_nvml_when_a_gpu_is_found(
     fake_nvml: FakeNvml, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="jouleledger_oracle.meter"):
+    with caplog.at_level(logging.INFO, logger="jouleledger_oracle.metering"):
         chosen = select_meter("auto", clock=clock)
 
     assert isinstance(chosen, NvmlMeter)
@@ -352,7 +340,7 @@ def test_auto_falls_back_to_simulated_and_logs_why(
 ) -> None:
     fake_nvml.init_error = NVMLError_LibraryNotFound
 
-    with caplog.at_level(logging.INFO, logger="jouleledger_oracle.meter"):
+    with caplog.at_level(logging.INFO, logger="jouleledger_oracle.metering"):
         chosen = select_meter("auto", gpu_class="nvidia-a100", seed=3, clock=clock)
 
     assert isinstance(chosen, SimulatedMeter)

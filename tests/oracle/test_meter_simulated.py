@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import get_args
 
 import pytest
 
+from jouleledger.eip712.records import MeterKind
 from jouleledger.gpu import GPU_CLASSES, KNOWN_CLASSES
 from jouleledger_oracle.errors import ConfigError, NoGpuProfile
-from jouleledger_oracle.meter import Reading, SimulatedMeter, select_meter
+from jouleledger_oracle.metering import (
+    MeterKindName,
+    Reading,
+    SimulatedMeter,
+    record_meter_kind,
+    select_meter,
+)
 
 from .conftest import FakeClock
 
@@ -115,3 +123,10 @@ def test_simulated_kind_is_chosen_without_touching_nvml(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "pynvml", None)
 
     assert isinstance(select_meter("simulated", gpu_class="nvidia-a100"), SimulatedMeter)
+
+
+def test_reading_meter_kinds_are_the_sdk_record_kinds_by_name() -> None:
+    kinds = set(get_args(MeterKindName))
+
+    assert kinds == {kind.name.lower() for kind in MeterKind}
+    assert {record_meter_kind(kind) for kind in kinds} == set(MeterKind)

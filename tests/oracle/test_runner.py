@@ -14,14 +14,15 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
 
+from jouleledger.transport.processes import process_alive
 from jouleledger_oracle.errors import (
     InvalidJobSpec,
     WorkloadError,
     WorkloadLimitExceeded,
     WorkloadTimeout,
 )
-from jouleledger_oracle.meter import SimulatedMeter
-from jouleledger_oracle.runner import (
+from jouleledger_oracle.metering import SimulatedMeter
+from jouleledger_oracle.workloads import (
     WORKLOADS,
     JobSpec,
     Shell,
@@ -33,7 +34,7 @@ from jouleledger_oracle.runner import (
     run_job,
 )
 
-from .conftest import FakeClock
+from .conftest import FakeClock, wait_until
 
 PY = sys.executable
 
@@ -49,15 +50,6 @@ def shell(command: list[str], **limits: object) -> WorkloadOutput:
     return Shell().run(
         ShellInputs.model_validate({"command": command, **limits}), WorkloadContext()
     )
-
-
-def gone(pid: int) -> bool:
-    """True once `pid` no longer runs (missing, or a zombie waiting for init)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
 
 
 # --- token generation ----------------------------------------------------------------------
@@ -161,6 +153,16 @@ def test_shell_that_reports_no_work_units_fails() -> None:
         shell([PY, "-c", "print(1)"], work_units="reported")
 
 
+@pytest.fixture(params=["pidfd", "polling"])
+def exit_wait(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the sandbox waits for the command: a pidfd, or polling where there is none (old
+    kernels, macOS); both leave the child unreaped until its process group is killed."""
+    if request.param == "polling":
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("exit_wait")
 def test_shell_timeout_kills_the_command_and_everything_it_started(tmp_path: Path) -> None:
     pid_file = tmp_path / "background.pid"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
@@ -169,22 +171,18 @@ def test_shell_timeout_kills_the_command_and_everything_it_started(tmp_path: Pat
         shell(["sh", "-c", script], timeout_s=0.5)
 
     background = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while not gone(background) and time.monotonic() < deadline:
-        time.sleep(0.01)  # init reaps the killed orphan on its own schedule
-    assert gone(background)
+    # init reaps the killed orphan on its own schedule
+    wait_until(lambda: not process_alive(background), 5, "the background sleep to be killed")
 
 
+@pytest.mark.usefixtures("exit_wait")
 def test_shell_leaves_nothing_running_after_a_normal_exit(tmp_path: Path) -> None:
     pid_file = tmp_path / "background.pid"
 
     shell(["sh", "-c", f"sleep 60 & echo $! > {pid_file}"])
 
     background = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while not gone(background) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert gone(background)
+    wait_until(lambda: not process_alive(background), 5, "the background sleep to be killed")
 
 
 def test_shell_memory_limit_is_a_clear_error() -> None:
@@ -318,7 +316,8 @@ def test_built_in_workloads_are_registered() -> None:
 def test_package_imports_without_pynvml_and_without_loading_torch() -> None:
     code = (
         "import sys; sys.modules['pynvml'] = None; "
-        "import jouleledger_oracle.meter, jouleledger_oracle.runner, jouleledger_oracle.store; "
+        "import jouleledger_oracle.metering, jouleledger_oracle.workloads; "
+        "import jouleledger_oracle.store; "
         "assert 'torch' not in sys.modules; print('ok')"
     )
     done = subprocess.run(
