@@ -22,29 +22,38 @@ own chain, deploys the protocol, and then:
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from demo_report import (
+    ClientReport,
+    ProviderReport,
+    Report,
+    check_claim_order,
+    cpt,
+    holder_report,
+    money_checks,
+    print_report,
+    provider_gas,
+    say,
+    write_output,
+)
 from eth_account import Account
-from web3 import Web3
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
 from web3.logs import DISCARD
 
-from jouleledger import ChainKind, JouleLedgerError, start_devnet
+from jouleledger import ChainKind, Devnet, JouleLedgerError, start_devnet
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
-from jouleledger.devnet import Devnet, advance_time
-from jouleledger.gpu import gpu_class_name
-from jouleledger.priority import claim_order_key
 from jouleledger.types import JobState
 from jouleledger.units import format_amount, parse_amount
 from jouleledger_oracle.chain import LedgerChain
-from jouleledger_oracle.meter import select_meter
+from jouleledger_oracle.metering import select_meter
 from jouleledger_oracle.node import NodeConfig, OracleNode
 from jouleledger_oracle.signer import OracleSigner
 from jouleledger_oracle.specs import SpecRegistry
@@ -85,81 +94,18 @@ PROVIDERS = (
 )
 
 
-@dataclass
-class ProviderReport:
-    name: str
-    address: str
-    gpu_class: str
-    meter: str
-    jobs_settled: int = 0
-    settled_cpt: str = "0"  # payments of its settled jobs (before disputes and fees)
-    paid_out_cpt: str = "0"  # what it actually withdrew
-    slashed_cpt: str = "0"
-    energy_j: float = 0.0
-    ai_tokens: int = 0
-    tokens_per_joule: float = 0.0
-    gas_per_job: int = 0
-
-
-@dataclass
-class ClientReport:
-    name: str
-    address: str
-    jobs_posted: int = 0
-    spent_cpt: str = "0"
-    refunded_cpt: str = "0"
-
-
-@dataclass
-class BoostedJob:
-    job_id: int
-    gpu_class: str
-    bid_cpt: str
-    boost_cpt: str
-    claimed_before_richer: int  # jobs of its class with a higher bid that it went ahead of
-
-
-@dataclass
-class HolderReport:
-    address: str
-    locked_cpt: str
-    boost_per_job_cpt: str
-    jobs: list[BoostedJob] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    chain: str
-    chain_id: int
-    seconds: float
-    jobs: int
-    claim_order_ok: bool
-    providers: list[ProviderReport] = field(default_factory=list)
-    clients: list[ClientReport] = field(default_factory=list)
-    holder: HolderReport | None = None
-    checks: dict[str, bool] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(self.checks.values()) and self.claim_order_ok
-
-
-def cpt(wei: int) -> str:
-    """Wei as CPT with 4 decimals, for the report."""
-    return f"{wei / 10**18:.4f}"
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
 def wait_for(what: str, done: Callable[[], bool], timeout: float = 90.0) -> None:
     """Poll `done` (it reads the chain, which other threads drive) until true or timeout."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
-        time.sleep(0.1)
+
+    def give_up(_: RetryCallState) -> None:
+        raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
+
+    Retrying(
+        retry=retry_if_result(lambda held: not held),
+        wait=wait_fixed(0.1),
+        stop=stop_after_delay(timeout),
+        retry_error_callback=give_up,
+    )(done)
 
 
 def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPUT) -> Report:
@@ -190,7 +136,7 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         holder = admin.as_account(accounts[7])
         admin.transfer(holder.address, HOLDING + parse_amount("100"))
         holder.lock_holdings(HOLDING)
-        advance_time(net.w3, CONFIG.holdings_warmup + 1)
+        net.control.advance_time(CONFIG.holdings_warmup + 1)
         boost = format_amount(holder.holding().boost_per_job)
         say(f"holder     {holder.address} locked {format_amount(HOLDING)} CPT; boost per job "
             f"{boost} CPT while a class is busy")  # fmt: skip
@@ -241,14 +187,14 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
                 f"slashed {format_amount(event['slashed'])} CPT")  # fmt: skip
 
         # The flaky provider's job passes its deadline: anyone may expire it.
-        advance_time(net.w3, 180)
+        net.control.advance_time(180)
         receipt = clients[1].expire_job(expiring)
         event = admin.market.events.JobExpired().process_receipt(receipt, DISCARD)[0]["args"]
         say(f"expired    job {expiring}: client refunded {format_amount(event['refund'])} CPT "
             f"plus {format_amount(event['penalty'])} CPT of the provider's stake")  # fmt: skip
 
         # The dispute window passes; nodes withdraw their earnings, clients their refunds.
-        advance_time(net.w3, CONFIG.dispute_window + 1)
+        net.control.advance_time(CONFIG.dispute_window + 1)
         wait_for(
             "the nodes to withdraw their earnings",
             lambda: all(
@@ -263,7 +209,7 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         client_refunds |= withdraw_clients(admin, [holder], boosted)
         report = build_report(net, admin, chain, nodes, provider_clients, clients, posted,
                               client_refunds, claim_order_ok, supply, started)  # fmt: skip
-        report.holder = holder_report(admin, holder, boosted)
+        report.holder = holder_report(admin, holder, boosted, HOLDING)
     print_report(report)
     if output is not None:
         write_output(report, output)
@@ -328,7 +274,7 @@ def post_busy_period(admin: JouleLedger, clients: list[JouleLedger], per_client:
 
 def post_boosted(holder: JouleLedger) -> list[int]:
     """The holder posts small bids into the busy classes: its holdings boost them."""
-    jobs = []
+    jobs: list[int] = []
     for plan in PROVIDERS:
         status = holder.class_status(plan.gpu_class)
         if not status.busy:
@@ -345,55 +291,11 @@ def post_boosted(holder: JouleLedger) -> list[int]:
     return jobs
 
 
-def check_claim_order(admin: JouleLedger, posted: list[int]) -> bool:
-    """Within each class, jobs were claimed by priority level (bid + boost), then age."""
-    order: dict[bytes, list[tuple[int, int]]] = {}
-    priorities = {
-        e["args"]["jobId"]: e["args"]["bid"] + e["args"]["boost"] for e in admin.events("JobPosted")
-    }
-    for e in admin.events("JobClaimed"):
-        job_id = e["args"]["jobId"]
-        if job_id in posted:
-            key = claim_order_key(priorities[job_id], job_id)
-            order.setdefault(admin.job(job_id).gpu_class, []).append(key)
-    return all(seq == sorted(seq) for seq in order.values())
-
-
-def holder_report(admin: JouleLedger, holder: JouleLedger, boosted: list[int]) -> HolderReport:
-    """How far the holder's boosted jobs went ahead of richer bids in their classes."""
-    posted = {e["args"]["jobId"]: e["args"] for e in admin.events("JobPosted")}
-    claim_rank = {e["args"]["jobId"]: n for n, e in enumerate(admin.events("JobClaimed"))}
-    report = HolderReport(
-        address=holder.address,
-        locked_cpt=cpt(HOLDING),
-        boost_per_job_cpt=cpt(max((posted[j]["boost"] for j in boosted), default=0)),
-    )
-    for job_id in boosted:
-        args = posted[job_id]
-        richer_after = [
-            other
-            for other, o in posted.items()
-            if o["gpuClass"] == args["gpuClass"]
-            and o["bid"] > args["bid"]
-            and claim_rank.get(other, 10**9) > claim_rank.get(job_id, -1)
-        ]
-        report.jobs.append(
-            BoostedJob(
-                job_id=job_id,
-                gpu_class=gpu_class_name(bytes(args["gpuClass"])),
-                bid_cpt=cpt(args["bid"]),
-                boost_cpt=cpt(args["boost"]),
-                claimed_before_richer=len(richer_after),
-            )
-        )
-    return report
-
-
 def withdraw_clients(
     admin: JouleLedger, clients: list[JouleLedger], jobs: list[int]
 ) -> dict[str, int]:
     """Each client pulls its refunds and credits; returns what each got."""
-    refunds = {}
+    refunds: dict[str, int] = {}
     views = {j: admin.job(j) for j in jobs}
     for client in clients:
         mine = [
@@ -465,91 +367,6 @@ def build_report(
     return report
 
 
-def provider_gas(w3: Web3, admin: JouleLedger, provider: str) -> int:
-    """Gas the provider's account paid for claiming and settling."""
-    hashes = {e["transactionHash"] for e in admin.events("JobClaimed", provider=provider)}
-    hashes |= {e["transactionHash"] for e in admin.events("UsageAttested", provider=provider)}
-    return sum(int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
-
-
-def money_checks(admin: JouleLedger, supply: int, holders: list[str]) -> dict[str, bool]:
-    """Nothing created or lost: every token of the supply is held by an account or a
-    contract, and each contract holds exactly what it owes."""
-    token = admin.token.functions
-    market, staking = admin.deployment.market, admin.deployment.staking
-    vault = admin.vault.address
-    held = sum(token.balanceOf(a).call() for a in holders)
-    held += sum(token.balanceOf(c).call() for c in (market, staking, vault))
-    owed_by_market = sum(admin.credit(a) for a in holders)
-    for job_id in range(1, admin.job_count() + 1):
-        job = admin.job(job_id)
-        if job.state in (JobState.OPEN, JobState.CLAIMED):
-            owed_by_market += job.max_payment + job.bid
-        if job.state in (JobState.SETTLED, JobState.DISPUTED):
-            owed_by_market += job.payment
-        if JobState.SETTLED <= job.state <= JobState.FINALIZED and not job.refund_withdrawn:
-            owed_by_market += job.refund
-        if job.state == JobState.DISPUTED:
-            owed_by_market += admin.market.functions.dispute(job_id).call()[1]
-    return {
-        "total supply unchanged": int(token.totalSupply().call()) == supply,
-        "every token accounted for": held == supply,
-        "market holds exactly what it owes": token.balanceOf(market).call() == owed_by_market,
-        "staking holds exactly the stakes": token.balanceOf(staking).call()
-        == admin.staking.functions.totalBonded().call(),
-        "vault holds exactly the holdings": token.balanceOf(vault).call()
-        == admin.vault.functions.totalLocked().call(),
-    }
-
-
-def print_report(report: Report) -> None:
-    say(f"\nproviders ({report.providers[0].meter} meters)" if report.providers else "")
-    say(f"  {'name':<9} {'class':<12} {'jobs':>4} {'paid out':>9} {'slashed':>8} "
-        f"{'energy J':>9} {'tokens':>7} {'tok/J':>7} {'gas/job':>8}")  # fmt: skip
-    for p in report.providers:
-        say(f"  {p.name:<9} {p.gpu_class:<12} {p.jobs_settled:>4} {p.paid_out_cpt:>9} "
-            f"{p.slashed_cpt:>8} {p.energy_j:>9.1f} {p.ai_tokens:>7} {p.tokens_per_joule:>7.2f} "
-            f"{p.gas_per_job:>8,}")  # fmt: skip
-    say("clients")
-    for c in report.clients:
-        say(f"  {c.name:<9} {c.jobs_posted:>3} jobs   net spent {c.spent_cpt:>8} CPT   "
-            f"refunded {c.refunded_cpt:>8} CPT")  # fmt: skip
-    if report.holder is not None:
-        h = report.holder
-        say(f"holdings priority (holder locked {h.locked_cpt} CPT, boost {h.boost_per_job_cpt} "
-            "CPT per job while busy)")  # fmt: skip
-        for j in h.jobs:
-            say(f"  job {j.job_id:>3} {j.gpu_class:<12} bid {j.bid_cpt} + boost {j.boost_cpt}: "
-                f"claimed ahead of {j.claimed_before_richer} jobs with richer bids")  # fmt: skip
-    say("money checks")
-    for name, ok in report.checks.items():
-        say(f"  {'ok  ' if ok else 'FAIL'} {name}")
-    say(f"  {'ok  ' if report.claim_order_ok else 'FAIL'} jobs claimed in priority order")
-    say(f"\n{report.jobs} jobs in {report.seconds:.1f} s on {report.chain}")
-
-
-def write_output(report: Report, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [p.name for p in report.providers]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    left.bar(names, [p.tokens_per_joule for p in report.providers], color="#2a9d8f")
-    left.set_title("AI tokens per joule")
-    right.bar(names, [float(p.paid_out_cpt) for p in report.providers], color="#e9c46a")
-    right.set_title("earnings paid out (CPT)")
-    meter = report.providers[0].meter if report.providers else "?"
-    fig.suptitle(f"JouleLedger demo on {report.chain} ({meter} meter)")
-    fig.tight_layout()
-    fig.savefig(folder / "providers.png", dpi=110)
-    plt.close(fig)
-    say(f"wrote {folder / 'report.json'} and {folder / 'providers.png'}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chain", choices=[k.value for k in ChainKind], default="anvil")
@@ -557,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The demo prints which meter each node uses; the meter's own fallback warning repeats it.
-    logging.getLogger("jouleledger_oracle.meter").setLevel(logging.ERROR)
+    logging.getLogger("jouleledger_oracle.metering").setLevel(logging.ERROR)
     try:
         report = run(ChainKind(args.chain), args.jobs_per_client)
     except (JouleLedgerError, TimeoutError) as exc:

@@ -10,17 +10,18 @@ against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, cast
+from collections.abc import Callable, Mapping
+from dataclasses import fields as dataclass_fields
+from typing import Any, Literal
 
 from eth_typing import ChecksumAddress
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jouleledger.records import MeterKind, UsageRecord
+from jouleledger.records import UsageRecord
 
 from .errors import StoreError
-from .meter import MeterKind as ReadingMeterKind
-from .runner import JobResult
+from .metering import MeterKindName, record_meter_kind
+from .workloads import JobResult
 
 SpecSource = Literal["registry", "default"]
 """Where the spec a job ran came from: the node's registry (its hash is the job's spec hash)
@@ -47,7 +48,7 @@ class Measurement(BaseModel):
     result_hash: str = Field(pattern=_HASH)
     start_time: int = Field(ge=0, le=_UINT64)
     end_time: int = Field(ge=0, le=_UINT64)
-    meter_kind: ReadingMeterKind
+    meter_kind: MeterKindName
     gpu_id_hash: str = Field(pattern=_HASH)
     # --- context: not signed, kept for people and for /stats ---
     gpu_uuid: str
@@ -80,35 +81,23 @@ class Measurement(BaseModel):
             job_spec_hash: the spec hash the job was posted with.
             spec_source: whether the spec came from the registry or was the default.
         """
-        reading = result.reading
-        return cls(
-            job_id=result.job_id,
-            provider=provider,
-            gpu_millis=reading.gpu_millis,
-            energy_mj=reading.energy_mj,
-            ai_tokens=result.ai_tokens,
-            result_hash=result.result_hash,
-            start_time=reading.start_time,
-            end_time=reading.end_time,
-            meter_kind=reading.meter_kind,
-            gpu_id_hash=reading.gpu_id_hash,
-            gpu_uuid=reading.gpu_uuid,
-            gpu_index=reading.gpu_index,
-            workload=result.workload,
-            spec_hash=result.spec_hash,
-            job_spec_hash="0x" + job_spec_hash.hex(),
-            spec_source=spec_source,
-            backend=result.backend,
-            energy_source=reading.energy_source,
-            coarse=reading.coarse,
-            work_millis=reading.work_millis,
-            power_integral_mj=reading.power_integral_mj,
-            notes=reading.notes,
+        # Every field but the three given here has the same name on the result or its reading.
+        measured = {**result.reading.model_dump(), **result.model_dump(exclude={"reading"})}
+        return cls.model_validate(
+            measured
+            | {
+                "provider": provider,
+                "job_spec_hash": "0x" + job_spec_hash.hex(),
+                "spec_source": spec_source,
+            }
         )
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> Measurement:
         """Read a stored measurement back.
+
+        Args:
+            fields: the record fields `OracleStore` returned.
 
         Raises:
             StoreError: the stored fields are not a measurement this node wrote.
@@ -123,18 +112,18 @@ class Measurement(BaseModel):
         return self.model_dump(mode="json")
 
     def usage_record(self) -> UsageRecord:
-        """The usage record the oracle signs for this measurement."""
+        """The usage record the oracle signs for this measurement: the fields named as in
+        `UsageRecord` (its one definition), hashes as bytes, the meter kind as its enum."""
+        convert: dict[str, Callable[[Any], Any]] = {
+            "result_hash": _bytes32,
+            "gpu_id_hash": _bytes32,
+            "meter_kind": record_meter_kind,
+        }
         return UsageRecord(
-            job_id=self.job_id,
-            provider=cast(ChecksumAddress, self.provider),  # checksummed by UsageRecord
-            gpu_millis=self.gpu_millis,
-            energy_mj=self.energy_mj,
-            ai_tokens=self.ai_tokens,
-            result_hash=bytes.fromhex(self.result_hash[2:]),
-            start_time=self.start_time,
-            end_time=self.end_time,
-            meter_kind=MeterKind.NVML if self.meter_kind == "nvml" else MeterKind.SIMULATED,
-            gpu_id_hash=bytes.fromhex(self.gpu_id_hash[2:]),
+            **{
+                f.name: convert.get(f.name, _same)(getattr(self, f.name))
+                for f in dataclass_fields(UsageRecord)
+            }
         )
 
     @property
@@ -143,8 +132,19 @@ class Measurement(BaseModel):
         return self.energy_mj > 0 and self.start_time <= self.end_time
 
 
+def _bytes32(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def usage_record(fields: Mapping[str, Any]) -> UsageRecord:
     """The usage record of a stored measurement (what `OracleStore` returned).
+
+    Args:
+        fields: the stored record fields.
 
     Raises:
         StoreError: the stored fields are malformed.
@@ -153,8 +153,9 @@ def usage_record(fields: Mapping[str, Any]) -> UsageRecord:
 
 
 def record_message(record: UsageRecord) -> dict[str, Any]:
-    """The record as JSON: its EIP-712 message with bytes as 0x-hex."""
-    message = record.as_message()
-    for key in ("resultHash", "gpuIdHash"):
-        message[key] = "0x" + bytes(message[key]).hex()
-    return message
+    """The record as JSON: its EIP-712 message with bytes as 0x-hex.
+
+    Args:
+        record: the usage record.
+    """
+    return record.as_json()

@@ -6,6 +6,12 @@ or ``except ValueError`` keeps working for code that does not know the oracle's 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from jouleledger.abi import error_class
+from jouleledger.errors import ContractRevert
+
 
 class OracleError(Exception):
     """Root of every exception the oracle node raises."""
@@ -50,3 +56,63 @@ class StoreError(OracleError, RuntimeError):
 
 class AttestationConflict(StoreError):
     """A job already has a signature over a different digest; the oracle signs once per job."""
+
+
+# --- the chain (`jouleledger_oracle.chain`) ---------------------------------------------
+
+
+class NoEligibleJob(OracleError):
+    """The market has no job this provider may claim now."""
+
+
+class ChainUnavailable(OracleError, ConnectionError):
+    """The Ethereum node could not be used (unreachable, timing out, refusing transactions).
+
+    Transient: the node retries with backoff.
+    """
+
+
+class ChainRejected(OracleError):
+    """The contract refused a call with one of its custom errors.
+
+    Decide what it means by the SDK's typed exception it carries, e.g.
+    ``isinstance(exc.revert, contract_errors.MarketInvalidJobState)``.
+
+    Args:
+        message: what was refused, and why.
+        revert: the decoded revert; None when the chain gave no revert data.
+        name: the error's name, to build `revert` from when none is given (in-memory chains).
+        args: its arguments by name, for the same.
+
+    Attributes:
+        revert: the SDK's typed exception (a `ContractRevert` subclass), or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        revert: ContractRevert | None = None,
+        name: str = "",
+        args: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if revert is None and name:
+            revert = error_class(name)(message, name=name, args_by_name=args)
+        self.revert = revert
+
+    @property
+    def name(self) -> str:
+        """The error's name, e.g. ``"MarketInvalidJobState"`` (``""`` when undecodable)."""
+        return self.revert.name if self.revert is not None else ""
+
+    @property
+    def args_by_name(self) -> dict[str, Any]:
+        """The error's decoded arguments by their ABI names."""
+        return self.revert.args_by_name if self.revert is not None else {}
+
+    @property
+    def job_id(self) -> int | None:
+        """The job the error names, when it names one."""
+        value = self.args_by_name.get("jobId")
+        return int(value) if value is not None else None

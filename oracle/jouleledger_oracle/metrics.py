@@ -1,17 +1,24 @@
-"""The node's counters, and their Prometheus text exposition (format 0.0.4).
+"""The node's counters, and their Prometheus exposition through ``prometheus_client``.
 
 Counters count what this process did since it started (Prometheus expects counters to reset
 with the process); totals that belong to the store (jobs by state, energy and tokens measured)
 are read from it when scraped, so they survive restarts.
+
+Label values are bounded: errors are counted by their class name (``errors_total{error=
+"ChainUnavailable"}``), never by their text; the last error's text is shown by ``/health``.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Final
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 PREFIX: Final = "jouleledger_oracle"
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,53 +41,6 @@ class Counters:
     chain_errors: int = 0
 
 
-@dataclass
-class NodeMetrics:
-    """Thread-safe counters plus the last error, updated by the node's threads."""
-
-    _counters: Counters = field(default_factory=Counters)
-    last_error: str = ""
-    last_error_at: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **deltas: int) -> None:
-        """Add to counters by name, e.g. ``add(claims=1)``."""
-        with self._lock:
-            current = self._counters
-            self._counters = replace(
-                current, **{name: getattr(current, name) + delta for name, delta in deltas.items()}
-            )
-
-    def error(self, message: str, at: float) -> None:
-        """Remember the latest error (shown by /metrics and /health)."""
-        with self._lock:
-            self.last_error = message
-            self.last_error_at = at
-
-    def snapshot(self) -> tuple[Counters, str, float]:
-        """The counters, the last error and its time, read together."""
-        with self._lock:
-            return self._counters, self.last_error, self.last_error_at
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One line of exposition: a value with labels."""
-
-    value: float
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Family:
-    """One metric: name (without prefix), type, help and samples."""
-
-    name: str
-    kind: str  # counter | gauge
-    help: str
-    samples: tuple[Sample, ...]
-
-
 COUNTER_HELP: Final[dict[str, str]] = {
     "claims": "Jobs this node claimed on chain",
     "jobs_run": "Jobs run and measured",
@@ -96,41 +56,122 @@ COUNTER_HELP: Final[dict[str, str]] = {
 }
 
 
-def counter_families(counters: Counters) -> list[Family]:
-    """The process counters as counter families (``..._total``)."""
+class NodeMetrics:
+    """Thread-safe counters, errors by class, and the last error, updated by the node."""
+
+    def __init__(self) -> None:
+        self._counters = Counters()
+        self._errors: Counter[str] = Counter()
+        self.last_error = ""
+        self.last_error_at = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, **deltas: int) -> None:
+        """Add to counters by name, e.g. ``add(claims=1)``.
+
+        Args:
+            **deltas: amounts by counter name (a field of `Counters`).
+
+        Raises:
+            AttributeError: a name that is not a counter.
+        """
+        with self._lock:
+            current = self._counters
+            self._counters = replace(
+                current, **{name: getattr(current, name) + delta for name, delta in deltas.items()}
+            )
+
+    def error(self, message: str, at: float, *, kind: str) -> None:
+        """Count an error by its kind and remember it as the latest (shown by /health).
+
+        Args:
+            message: what went wrong.
+            at: unix time.
+            kind: a bounded label: the exception's class name, or the stage of a job issue.
+        """
+        with self._lock:
+            self._errors[kind] += 1
+            self.last_error = message
+            self.last_error_at = at
+
+    def snapshot(self) -> tuple[Counters, str, float]:
+        """The counters, the last error and its time, read together."""
+        with self._lock:
+            return self._counters, self.last_error, self.last_error_at
+
+    def errors_by_kind(self) -> dict[str, int]:
+        """How many errors of each kind this process had."""
+        with self._lock:
+            return dict(self._errors)
+
+
+Labels = Mapping[str, str]
+
+
+def family(name: str, kind: str, help: str, samples: Iterable[tuple[float, Labels]]) -> Metric:
+    """One metric with its samples, named ``jouleledger_oracle_<name>``.
+
+    Args:
+        name: the name without the prefix (a counter's ends in ``_total``).
+        kind: ``counter`` or ``gauge``.
+        help: what it measures.
+        samples: each value with its labels (every sample should use the same label names).
+
+    Raises:
+        KeyError: a kind that is neither ``counter`` nor ``gauge``.
+    """
+    samples = list(samples)
+    labels = sorted({key for _, sample_labels in samples for key in sample_labels})
+    kinds: dict[str, type[CounterMetricFamily | GaugeMetricFamily]] = {
+        "counter": CounterMetricFamily,
+        "gauge": GaugeMetricFamily,
+    }
+    metric = kinds[kind](f"{PREFIX}_{name}", help, labels=labels)
+    for value, sample_labels in samples:
+        metric.add_metric([sample_labels.get(key, "") for key in labels], value)
+    return metric
+
+
+def single(name: str, kind: str, help: str, value: float, **labels: str) -> Metric:
+    """A metric with one sample (see `family`).
+
+    Args:
+        name: the name without the prefix.
+        kind: ``counter`` or ``gauge``.
+        help: what it measures.
+        value: its value.
+        **labels: its labels.
+    """
+    return family(name, kind, help, [(value, labels)])
+
+
+def counter_metrics(counters: Counters) -> list[Metric]:
+    """The process counters as counter metrics (``..._total``).
+
+    Args:
+        counters: a snapshot of the node's counters.
+    """
     return [
-        Family(
-            f"{f.name}_total", "counter", COUNTER_HELP[f.name], (Sample(getattr(counters, f.name)),)
-        )
+        single(f"{f.name}_total", "counter", COUNTER_HELP[f.name], getattr(counters, f.name))
         for f in fields(counters)
     ]
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Snapshot(Collector):
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._metrics = list(metrics)
+
+    def collect(self) -> Iterator[Metric]:
+        """The metrics, as given."""
+        return iter(self._metrics)
 
 
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
+def render(metrics: Iterable[Metric]) -> str:
+    """The Prometheus text format (0.0.4) of `metrics`, written by ``prometheus_client``.
 
-
-def render(families: Iterable[Family]) -> str:
-    """The Prometheus text format of `families`."""
-    lines: list[str] = []
-    for family in families:
-        name = f"{PREFIX}_{family.name}"
-        lines.append(f"# HELP {name} {family.help}")
-        lines.append(f"# TYPE {name} {family.kind}")
-        for sample in family.samples:
-            if sample.labels:
-                labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(sample.labels.items()))
-                lines.append(f"{name}{{{labels}}} {_number(sample.value)}")
-            else:
-                lines.append(f"{name} {_number(sample.value)}")
-    return "\n".join(lines) + "\n"
+    Args:
+        metrics: built with `family` or `single`.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(metrics))
+    return generate_latest(registry).decode()

@@ -78,6 +78,10 @@ def read_password(
 def recover_signer(digest: bytes, signature: bytes) -> ChecksumAddress:
     """The address whose key made `signature` (``r || s || v``) over `digest`.
 
+    Args:
+        digest: the 32-byte digest that was signed.
+        signature: 65 bytes, ``r || s || v`` with v 27 or 28.
+
     Raises:
         ValueError: not a 65-byte signature with v in {27, 28}, or it recovers to no key.
     """
@@ -180,12 +184,21 @@ class OracleSigner:
         return raw[:64] + bytes((raw[64] + 27,))
 
     def sign_record(self, domain: MarketDomain, record: UsageRecord) -> Signed:
-        """Sign one usage record (the contract's ``recordDigest``)."""
+        """Sign one usage record (the contract's ``recordDigest``).
+
+        Args:
+            domain: the market's EIP-712 domain.
+            record: the record.
+        """
         digest = record_digest(domain, record)
         return Signed(digest, self.sign_digest(digest))
 
     def sign_batch(self, domain: MarketDomain, records: Sequence[UsageRecord]) -> Signed:
         """Sign many records at once (the contract's ``batchDigest``).
+
+        Args:
+            domain: the market's EIP-712 domain.
+            records: the records, in the order the batch settles them.
 
         Raises:
             ValueError: no records.

@@ -22,13 +22,14 @@ from schemathesis import Case, GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from jouleledger_oracle.api import ApiSettings, create_app, get_settings
-from jouleledger_oracle.meter import SimulatedMeter
+from jouleledger_oracle.metering import SimulatedMeter
 from jouleledger_oracle.node import NodeConfig, OracleNode
 from jouleledger_oracle.signer import OracleSigner, recover_signer
 from jouleledger_oracle.specs import SpecRegistry
 from jouleledger_oracle.store import OracleStore
 
-from .harness import SMALL_SPEC, FakeChain
+from .conftest import SMALL_SPEC
+from .fake_chain import FakeChain
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +13,16 @@ import uvicorn
 from eth_account import Account
 from typer.testing import CliRunner, Result
 
-from jouleledger import start_devnet
+from jouleledger import Devnet, start_devnet
 from jouleledger.deployment import save_deployment
 from jouleledger.units import parse_amount
 from jouleledger_oracle.cli import app
-from jouleledger_oracle.meter import SIMULATED_UUID_PREFIX
+from jouleledger_oracle.metering import SIMULATED_UUID_PREFIX
 from jouleledger_oracle.node import OracleNode
 from jouleledger_oracle.signer import decrypt_keystore
 from tests.conftest import ROOT
 
-from .harness import PASSWORD, AnvilMarket, write_keystore
+from .conftest import PASSWORD, AnvilMarket, write_keystore
 
 runner = CliRunner()
 
@@ -133,9 +132,8 @@ def test_signer_proof_lets_a_provider_bind_a_key_it_never_sees(
 
 
 @pytest.fixture(scope="module")
-def market() -> Iterator[AnvilMarket]:
-    with start_devnet("anvil", accounts=4, search_from=ROOT) as net:
-        yield AnvilMarket.deploy(net)
+def market(anvil: Devnet) -> AnvilMarket:
+    return AnvilMarket.deploy(anvil)
 
 
 def serve_once(

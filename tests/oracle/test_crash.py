@@ -11,21 +11,19 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
-from jouleledger import Devnet, start_devnet
+from jouleledger import Devnet
 from jouleledger.records import batch_digest, record_digest
 from jouleledger_oracle.attestation import Measurement
-from jouleledger_oracle.runner import JobSpec
-from jouleledger_oracle.store import Attestation, JobRow, OracleStore
-from tests.conftest import ROOT
+from jouleledger_oracle.store import AttestationRow, JobRow, OracleStore
+from jouleledger_oracle.workloads import JobSpec
 
-from .harness import PASSWORD, AnvilMarket, wait_until, write_keystore
+from .conftest import PASSWORD, AnvilMarket, wait_until, write_keystore
 
 JOBS = 6
 # About 0.2 s of CPU per job, so a kill often lands while a job runs.
@@ -39,7 +37,7 @@ SPEC = JobSpec(
 class Snapshot:
     rows: dict[int, JobRow]
     measurements: dict[int, dict[str, object]]
-    attestations: dict[int, Attestation]
+    attestations: dict[int, AttestationRow]
 
 
 def snapshot(db: Path) -> Snapshot:
@@ -63,12 +61,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Devnet]:
-    with start_devnet("anvil", search_from=ROOT, accounts=4) as net:
-        yield net
 
 
 @dataclass

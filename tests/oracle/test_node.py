@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,14 +15,16 @@ from jouleledger.records import record_digest
 from jouleledger.types import JobState
 from jouleledger_oracle.attestation import Measurement
 from jouleledger_oracle.chain import ChainUnavailable
-from jouleledger_oracle.meter import SimulatedMeter
+from jouleledger_oracle.metering import SimulatedMeter
 from jouleledger_oracle.node import NodeConfig, OracleNode
-from jouleledger_oracle.runner import JobSpec, _torch_if_cuda, run_job
 from jouleledger_oracle.signer import OracleSigner, recover_signer
 from jouleledger_oracle.specs import SpecRegistry
 from jouleledger_oracle.store import OracleStore
+from jouleledger_oracle.workloads import JobSpec, run_job
+from jouleledger_oracle.workloads.transformer import _torch_if_cuda
 
-from .harness import SMALL_SPEC, FakeChain
+from .conftest import SMALL_SPEC
+from .fake_chain import FakeChain
 
 FAST = {
     "poll_interval_s": 0.02,
@@ -253,3 +256,16 @@ def test_a_failing_job_is_retried_then_given_up_with_its_reason(rig: Rig) -> Non
     assert "device=cuda" in issue.message
     assert counters.job_failures == 2
     assert rig.state(job) == "claimed"
+
+
+def test_the_settler_backs_off_while_the_chain_is_down_instead_of_spinning(rig: Rig) -> None:
+    job = rig.chain.post(1)
+    rig.sign(rig.measure(job))
+    rig.chain.fail_methods = {"settle"}
+    with rig.running(batch_size=1, claim_jobs=False, backoff_max_s=0.1) as node:
+        assert node.wait_until(lambda: node.metrics.snapshot()[0].settle_failures >= 3, 10)
+        time.sleep(0.5)  # a window to count tries in; there is no event for "not trying"
+        tries = rig.chain.calls.count("settle")
+        rig.chain.fail_methods = set()
+        assert node.wait_until(rig.all_settled(job), 20), "the job after the outage"
+    assert tries < 30, f"{tries} tries in about 0.5 s: no backoff"

@@ -32,7 +32,7 @@ from jouleledger_oracle.signer import (
     recover_signer,
 )
 
-from .harness import PASSWORD, write_keystore
+from .conftest import PASSWORD, write_keystore
 
 SECP256K1_HALF_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
 DOMAIN = MarketDomain(31337, Web3.to_checksum_address("0x" + "cd" * 20))

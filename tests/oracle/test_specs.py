@@ -14,11 +14,10 @@ from jouleledger.specs import spec_hash
 from jouleledger_oracle.binding import bind_store, binding_path
 from jouleledger_oracle.chain import check_registration
 from jouleledger_oracle.errors import ConfigError, InvalidJobSpec, OracleError
-from jouleledger_oracle.metrics import Family, Sample, render
-from jouleledger_oracle.runner import JobSpec
 from jouleledger_oracle.specs import DEFAULT_SPEC, RegistryFull, SpecRegistry
+from jouleledger_oracle.workloads import JobSpec
 
-from .harness import FakeChain
+from .fake_chain import FakeChain
 
 SPEC = JobSpec(workload="token-generation", inputs={"max_new_tokens": 9, "device": "cpu"})
 
@@ -103,12 +102,3 @@ def test_registration_check_names_the_signer_to_fix() -> None:
     assert check_registration(chain, signer).registered
     with pytest.raises(ConfigError, match=f"registered with oracle signer {signer}"):
         check_registration(chain, other)
-
-
-def test_prometheus_text_escapes_labels_and_declares_types() -> None:
-    text = render([Family("x_total", "counter", "help", (Sample(3, {"m": 'a "b"\nc\\'}),))])
-    assert text.splitlines() == [
-        "# HELP jouleledger_oracle_x_total help",
-        "# TYPE jouleledger_oracle_x_total counter",
-        'jouleledger_oracle_x_total{m="a \\"b\\"\\nc\\\\"} 3',
-    ]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from jouleledger_oracle.errors import AttestationConflict, StoreError
-from jouleledger_oracle.store import SCHEMA_VERSION, Attestation, Measurement, OracleStore
+from jouleledger_oracle.store import SCHEMA_VERSION, AttestationRow, MeasurementRow, OracleStore
 
 from .conftest import FakeClock
 from .crash_writer import digest_for, record_for, sign
@@ -221,7 +221,7 @@ def test_racing_threads_store_exactly_one_signature(store: OracleStore) -> None:
     store.save_measurement(3, {"energy_mj": 1})
     digests = ["0x" + f"{i:02x}" * 32 for i in range(8)]
     barrier = threading.Barrier(len(digests))
-    outcomes: list[Attestation | Exception] = []
+    outcomes: list[AttestationRow | Exception] = []
 
     def attempt(digest: str) -> None:
         barrier.wait()
@@ -236,7 +236,7 @@ def test_racing_threads_store_exactly_one_signature(store: OracleStore) -> None:
     for thread in threads:
         thread.join()
 
-    winners = [o for o in outcomes if isinstance(o, Attestation)]
+    winners = [o for o in outcomes if isinstance(o, AttestationRow)]
     assert len(winners) == 1
     assert store.get_attestation(3) == winners[0]
 
@@ -315,8 +315,8 @@ def test_store_survives_kill_9_at_random_moments(tmp_path: Path) -> None:
     jobs = 300
     measured: set[int] = set()
     signed: set[int] = set()
-    records: dict[int, Measurement] = {}
-    attestations: dict[int, Attestation] = {}
+    records: dict[int, MeasurementRow] = {}
+    attestations: dict[int, AttestationRow] = {}
     for run in range(6):
         writer = subprocess.Popen(
             [sys.executable, str(WRITER), str(db), str(run), str(jobs)],

@@ -4,7 +4,8 @@ Every endpoint is a plain ``def``: they read SQLite and may call the chain, whic
 FastAPI runs them in its thread pool and the event loop never waits on them.
 """
 
+from ..settings import ApiSettings
 from .app import create_app
-from .settings import ApiSettings, get_settings
+from .deps import get_settings
 
 __all__ = ["ApiSettings", "create_app", "get_settings"]

@@ -14,9 +14,9 @@ from .. import __version__
 from ..chain import ChainUnavailable
 from ..errors import InvalidJobSpec, OracleError
 from ..node import OracleNode, RunRefused, UnknownChainJob
+from ..settings import ApiSettings
 from ..specs import RegistryFull
 from . import attestations, health, jobs, metrics, specs, stats
-from .settings import ApiSettings
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ def create_app(
 
     Args:
         node: the node the API serves.
-        settings: the API's settings (token, page size).
+        settings: the API's settings (token, page size); the CLI passes its
+            `OracleSettings`, which are `ApiSettings` too.
         manage_node: start the node's threads in the app's lifespan and stop them after.
     """
 

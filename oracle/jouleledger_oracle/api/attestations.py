@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
-from .deps import JobIdPath, NodeDep
-from .models import AttestationOut, Problem
+from .deps import JobIdPath, NodeDep, lookup_route, not_found
+from .models import AttestationOut
 from .views import attestation_out
 
 router = APIRouter(prefix="/attestations", tags=["attestations"])
@@ -13,16 +13,23 @@ router = APIRouter(prefix="/attestations", tags=["attestations"])
 
 @router.get(
     "/{job_id}",
-    summary="A job's attestation",
-    response_model=AttestationOut,
-    responses={404: {"model": Problem, "description": "the job is not signed (yet)"}},
+    **lookup_route("A job's attestation", AttestationOut, "the job is not signed (yet)"),
 )
 def get_attestation(job_id: JobIdPath, node: NodeDep) -> AttestationOut:
     """The signed usage record of a job. The node signs a job once and stores the
-    signature first, so this returns the same bytes every time, also after restarts."""
+    signature first, so this returns the same bytes every time, also after restarts.
+
+    \f
+    Args:
+        job_id: the job.
+        node: the node (dependency).
+
+    Raises:
+        HTTPException: 404 when the job is not signed.
+    """
     found = attestation_out(node, job_id)
     if found is None:
         row = node.store.get_job(job_id)
         state = f"is {row.state}" if row is not None else "is unknown to this node"
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} {state}: no attestation")
+        raise not_found(f"job {job_id} {state}: no attestation")
     return found

@@ -23,7 +23,12 @@ router = APIRouter(tags=["health"])
 def get_health(node: NodeDep) -> HealthOut | JSONResponse:
     """``ok`` once the node recovered its store and its threads run; ``starting`` while it
     recovers; ``degraded`` while its last chain call or job failed more recently than the
-    last success; ``stopped`` (HTTP 503) when its threads are not running."""
+    last success; ``stopped`` (HTTP 503) when its threads are not running.
+
+    \f
+    Args:
+        node: the node (dependency).
+    """
     _, last_error, last_error_at = node.metrics.snapshot()
     running = node.running
     state: Literal["ok", "starting", "degraded", "stopped"]

@@ -4,12 +4,50 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
+from prometheus_client.core import Metric
 
 from .. import __version__
-from ..metrics import CONTENT_TYPE, Family, Sample, counter_families, render
+from ..metrics import CONTENT_TYPE, counter_metrics, family, render, single
+from ..node import GpuTotals, OracleNode
 from .deps import NodeDep
 
 router = APIRouter(tags=["metrics"])
+
+
+def _labels(gpu: GpuTotals) -> dict[str, str]:
+    return {"gpu": str(gpu.gpu_index), "uuid": gpu.gpu_uuid, "meter_kind": gpu.meter_kind}
+
+
+def _gpu_metrics(node: OracleNode) -> list[Metric]:
+    """Energy, tokens and earnings, in total and per GPU (labels: index, UUID, meter)."""
+    gpus = node.gpu_totals()
+    totals = node.totals()
+
+    def per_gpu(name: str, help: str, value: str) -> Metric:
+        return family(name, "counter", help, ((getattr(g, value), _labels(g)) for g in gpus))
+
+    return [
+        single(
+            "energy_millijoules_total",
+            "counter",
+            "Energy of every job measured (store), millijoules",
+            totals.energy_mj,
+        ),
+        single("ai_tokens_total", "counter", "AI tokens of every job measured", totals.ai_tokens),
+        single(
+            "tokens_per_joule",
+            "gauge",
+            "AI tokens per joule over every job measured",
+            totals.tokens_per_joule,
+        ),
+        per_gpu("gpu_energy_millijoules_total", "Energy measured per GPU", "energy_mj"),
+        per_gpu("gpu_ai_tokens_total", "AI tokens per GPU", "ai_tokens"),
+        per_gpu(
+            "gpu_earned_wei_total",
+            "Payments of settled jobs per GPU, token base units",
+            "earned_wei",
+        ),
+    ]
 
 
 @router.get(
@@ -20,11 +58,13 @@ router = APIRouter(tags=["metrics"])
 )
 def get_metrics(node: NodeDep) -> PlainTextResponse:
     """Jobs by state, energy and tokens measured, attestations signed, settle transactions,
-    withdrawals, chain errors and the last error, in Prometheus' text format."""
-    counters, last_error, last_error_at = node.metrics.snapshot()
-    gpus = node.gpu_totals()
-    energy = sum(g.energy_mj for g in gpus)
-    tokens = sum(g.ai_tokens for g in gpus)
+    withdrawals, chain errors and errors by class, in Prometheus' text format.
+
+    \f
+    Args:
+        node: the node (dependency).
+    """
+    counters, _, last_error_at = node.metrics.snapshot()
     info = {
         "version": __version__,
         "provider": node.provider,
@@ -33,72 +73,35 @@ def get_metrics(node: NodeDep) -> PlainTextResponse:
         "chain_id": str(node.domain.chain_id),
         "market": node.domain.market,
     }
-
-    def per_gpu(value: str) -> tuple[Sample, ...]:
-        return tuple(
-            Sample(
-                getattr(g, value),
-                {"gpu": str(g.gpu_index), "uuid": g.gpu_uuid, "meter_kind": g.meter_kind},
-            )
-            for g in gpus
-        )
-
-    families = [
-        Family("up", "gauge", "1 while the node's threads run", (Sample(int(node.running)),)),
-        Family("info", "gauge", "What this node is", (Sample(1, info),)),
-        Family(
+    errors = node.metrics.errors_by_kind()
+    metrics = [
+        single("up", "gauge", "1 while the node's threads run", int(node.running)),
+        single("info", "gauge", "What this node is", 1, **info),
+        family(
             "jobs",
             "gauge",
             "Jobs in the node's store by state",
-            tuple(Sample(n, {"state": s}) for s, n in node.job_counts().items()),
+            ((n, {"state": s}) for s, n in node.job_counts().items()),
         ),
-        Family(
-            "energy_millijoules_total",
+        *_gpu_metrics(node),
+        *counter_metrics(counters),
+        family(
+            "errors_total",
             "counter",
-            "Energy of every job measured (store), millijoules",
-            (Sample(energy),),
+            "Errors by kind: the exception's class, or run_issue / settle_issue for a stuck job",
+            ((n, {"error": kind}) for kind, n in sorted(errors.items())),
         ),
-        Family("ai_tokens_total", "counter", "AI tokens of every job measured", (Sample(tokens),)),
-        Family(
-            "tokens_per_joule",
-            "gauge",
-            "AI tokens per joule over every job measured",
-            (Sample(tokens * 1000 / energy if energy else 0.0),),
-        ),
-        Family(
-            "gpu_energy_millijoules_total",
-            "counter",
-            "Energy measured per GPU",
-            per_gpu("energy_mj"),
-        ),
-        Family("gpu_ai_tokens_total", "counter", "AI tokens per GPU", per_gpu("ai_tokens")),
-        Family(
-            "gpu_earned_wei_total",
-            "counter",
-            "Payments of settled jobs per GPU, token base units",
-            per_gpu("earned_wei"),
-        ),
-        *counter_families(counters),
-        Family(
+        single(
             "last_chain_success_timestamp_seconds",
             "gauge",
             "Unix time of the last successful chain call",
-            (Sample(node.last_chain_ok),),
+            node.last_chain_ok,
         ),
-        Family(
+        single(
             "last_error_timestamp_seconds",
             "gauge",
             "Unix time of the last error (0: none)",
-            (Sample(last_error_at),),
+            last_error_at,
         ),
     ]
-    if last_error:
-        families.append(
-            Family(
-                "last_error_info",
-                "gauge",
-                "The last error's message",
-                (Sample(1, {"message": last_error[:500]}),),
-            )
-        )
-    return PlainTextResponse(render(families), media_type=CONTENT_TYPE)
+    return PlainTextResponse(render(metrics), media_type=CONTENT_TYPE)

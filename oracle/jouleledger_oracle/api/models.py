@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..store import JobState
+from ..store import RunState
 
 
 class Problem(BaseModel):
@@ -43,7 +43,7 @@ class JobSummary(BaseModel):
     """A job in the node's store."""
 
     job_id: int
-    state: JobState
+    state: RunState
     settle_tx: str | None
     created_at: float
     updated_at: float
@@ -63,7 +63,7 @@ class JobOut(BaseModel):
     """Everything the node knows about one job."""
 
     job_id: int
-    state: JobState
+    state: RunState
     queued: bool = Field(description="waiting to be run by the worker")
     running: bool = Field(description="being run now")
     settle_tx: str | None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Path, Response, status
 
-from ..runner import JobSpec
-from .deps import Authorized, NodeDep
-from .models import Problem, SpecList, SpecOut
+from ..workloads import JobSpec
+from .deps import NodeDep, lookup_route, not_found, write_route
+from .models import SpecList, SpecOut
 
 router = APIRouter(prefix="/specs", tags=["specs"])
 
@@ -27,7 +27,12 @@ def _out(spec: JobSpec) -> SpecOut:
 
 @router.get("", summary="Registered specs", response_model=SpecList)
 def list_specs(node: NodeDep) -> SpecList:
-    """Every registered spec, and the default spec run for jobs whose hash is unknown."""
+    """Every registered spec, and the default spec run for jobs whose hash is unknown.
+
+    \f
+    Args:
+        node: the node (dependency).
+    """
     default = node.specs.default
     return SpecList(
         specs=[_out(spec) for _, spec in node.specs.items()],
@@ -35,40 +40,49 @@ def list_specs(node: NodeDep) -> SpecList:
     )
 
 
-@router.get(
-    "/{spec_hash}",
-    summary="One spec",
-    response_model=SpecOut,
-    responses={404: {"model": Problem, "description": "not registered"}},
-)
+@router.get("/{spec_hash}", **lookup_route("One spec", SpecOut, "not registered"))
 def get_spec(spec_hash: SpecHashPath, node: NodeDep) -> SpecOut:
-    """The registered spec with this hash."""
+    """The registered spec with this hash.
+
+    \f
+    Args:
+        spec_hash: the spec's hash, 0x-hex.
+        node: the node (dependency).
+
+    Raises:
+        HTTPException: 404 when it is not registered.
+    """
     spec = node.specs.get(spec_hash)
     if spec is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"spec {spec_hash.lower()} is not registered"
-        )
+        raise not_found(f"spec {spec_hash.lower()} is not registered")
     return _out(spec)
 
 
 @router.post(
     "",
-    summary="Register a spec",
-    response_model=SpecOut,
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Authorized],
-    responses={
-        200: {"model": SpecOut, "description": "already registered"},
-        400: {"model": Problem, "description": "the body cannot be parsed"},
-        401: {"model": Problem, "description": "missing or wrong API token"},
-        403: {"model": Problem, "description": "write endpoints are disabled"},
-        409: {"model": Problem, "description": "the registry is full"},
-        422: {"description": "malformed spec, unknown workload, bad inputs, or not allowed"},
-    },
+    **write_route(
+        "Register a spec",
+        SpecOut,
+        status.HTTP_201_CREATED,
+        s200="already registered",
+        s400="the body cannot be parsed",
+        s409="the registry is full",
+        s422="malformed spec, unknown workload, bad inputs, or not allowed",
+    ),
 )
 def register_spec(spec: JobSpec, node: NodeDep, response: Response) -> SpecOut:
     """Register a job spec so that jobs posted with its hash run it. Idempotent. A job whose
-    spec hash is not registered when the node runs it gets the node's default spec."""
+    spec hash is not registered when the node runs it gets the node's default spec.
+
+    \f
+    Args:
+        spec: the spec (body).
+        node: the node (dependency).
+        response: to answer 200 when it was registered already.
+
+    Raises:
+        RegistryFull: 409 (see `create_app`).
+    """
     known = node.specs.get(spec.spec_hash()) is not None
     node.specs.add(spec)
     if known:

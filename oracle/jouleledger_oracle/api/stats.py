@@ -13,20 +13,23 @@ router = APIRouter(tags=["stats"])
 @router.get("/stats", summary="Efficiency and earnings", response_model=StatsOut)
 def get_stats(node: NodeDep) -> StatsOut:
     """AI tokens per joule, energy and earnings of every job this node measured (the store
-    survives restarts); earnings are the payments of settled jobs read from the chain."""
-    gpus = node.gpu_totals()
-    energy = sum(g.energy_mj for g in gpus)
-    tokens = sum(g.ai_tokens for g in gpus)
+    survives restarts); earnings are the payments of settled jobs read from the chain.
+
+    \f
+    Args:
+        node: the node (dependency).
+    """
+    totals = node.totals()
     counters, _, _ = node.metrics.snapshot()
     return StatsOut(
         provider=node.provider,
         signer=node.signer.address,
         meter_kind=node.meter.kind,
         jobs=node.job_counts(),
-        energy_mj=energy,
-        ai_tokens=tokens,
-        tokens_per_joule=tokens * 1000 / energy if energy else 0.0,
-        earned_wei=sum(g.earned_wei for g in gpus),
+        energy_mj=totals.energy_mj,
+        ai_tokens=totals.ai_tokens,
+        tokens_per_joule=totals.tokens_per_joule,
+        earned_wei=totals.earned_wei,
         withdrawn_wei=counters.withdrawn_wei,
         gpus=[
             GpuStatsOut(
@@ -41,6 +44,6 @@ def get_stats(node: NodeDep) -> StatsOut:
                 tokens_per_joule=g.tokens_per_joule,
                 earned_wei=g.earned_wei,
             )
-            for g in gpus
+            for g in node.gpu_totals()
         ],
     )

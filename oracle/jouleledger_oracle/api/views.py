@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from ..attestation import Measurement, record_message
 from ..node import JobIssue, OracleNode
 from ..signer import recover_signer
@@ -10,6 +12,11 @@ from .models import AttestationOut, IssueOut, JobOut, JobSummary
 
 
 def issue_out(issue: JobIssue | None) -> IssueOut | None:
+    """The API body of a job's issue.
+
+    Args:
+        issue: the node's record of why the job is stuck, or None.
+    """
     if issue is None:
         return None
     return IssueOut(
@@ -23,7 +30,15 @@ def issue_out(issue: JobIssue | None) -> IssueOut | None:
 
 
 def attestation_out(node: OracleNode, job_id: int) -> AttestationOut | None:
-    """The stored signature of `job_id` with the record it signs, or None."""
+    """The stored signature of `job_id` with the record it signs, or None.
+
+    Args:
+        node: the node whose store holds it.
+        job_id: the job.
+
+    Raises:
+        StoreError: the stored measurement is malformed.
+    """
     attestation = node.store.get_attestation(job_id)
     stored = node.store.get_measurement(job_id)
     if attestation is None or stored is None:
@@ -44,27 +59,31 @@ def attestation_out(node: OracleNode, job_id: int) -> AttestationOut | None:
 
 
 def job_summary(node: OracleNode, row: JobRow) -> JobSummary:
+    """One line of ``GET /jobs``.
+
+    Args:
+        node: the node (for the job's issue).
+        row: the job's store row.
+    """
     issue = node.issue(row.job_id)
-    return JobSummary(
-        job_id=row.job_id,
-        state=row.state,
-        settle_tx=row.settle_tx,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        issue=issue.message if issue else None,
-    )
+    return JobSummary(**asdict(row), issue=issue.message if issue else None)
 
 
 def job_out(node: OracleNode, row: JobRow) -> JobOut:
+    """Everything the node knows about one job.
+
+    Args:
+        node: the node (store, queue, issues).
+        row: the job's store row.
+
+    Raises:
+        StoreError: the stored measurement is malformed.
+    """
     stored = node.store.get_measurement(row.job_id)
     return JobOut(
-        job_id=row.job_id,
-        state=row.state,
+        **asdict(row),  # job_id, state, settle_tx, created_at, updated_at
         queued=node.queued(row.job_id),
         running=node.running_job == row.job_id,
-        settle_tx=row.settle_tx,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
         measurement=stored.record if stored is not None else None,
         attestation=attestation_out(node, row.job_id),
         issue=issue_out(node.issue(row.job_id)),

@@ -1,29 +1,18 @@
-"""Helpers for the oracle node's tests: keystores, an in-memory market, an anvil market.
-
-`FakeChain` implements the node's `Chain` interface in memory with the market's rules that
-the node depends on (bid order, designated providers, signature checks over the SDK's
-digests, settle once, end time against the chain clock, dispute window), plus fault
-injection. `AnvilMarket` deploys the real protocol on anvil and plays admin and client.
-"""
+"""The market in memory: `FakeChain` implements the node's `Chain` interface with the
+market's rules the node depends on (bid order, designated providers, signature checks over
+the SDK's digests, settle once, end time against the chain clock, dispute window), plus
+fault injection."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from jouleledger import Devnet
-from jouleledger.client import JobRequest, JouleLedger
-from jouleledger.deployment import Deployment, ProtocolConfig, deploy_protocol, save_deployment
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, keccak, record_digest
 from jouleledger.types import JobState
 from jouleledger.units import parse_amount
@@ -35,46 +24,9 @@ from jouleledger_oracle.chain import (
     Registration,
     Settlement,
 )
-from jouleledger_oracle.runner import JobSpec
 from jouleledger_oracle.signer import recover_signer
 
-PASSWORD = "correct horse battery staple"
 GPU_CLASS = "nvidia-h100"
-PRICE = parse_amount("0.001")  # per GPU-second
-MAX_PAYMENT = parse_amount("5")
-SMALL_SPEC = JobSpec(
-    workload="token-generation",
-    inputs={"prompt_tokens": 4, "max_new_tokens": 8, "d_model": 16, "n_heads": 2, "device": "cpu"},
-)
-
-
-def write_keystore(path: Path, key: bytes, password: str = PASSWORD) -> Path:
-    """An eth-account keystore with a cheap KDF (tests decrypt it often)."""
-    path.write_text(json.dumps(Account.encrypt(key, password, kdf="pbkdf2", iterations=16)))
-    return path
-
-
-def wait_until(
-    predicate: Callable[[], bool], timeout: float, what: str | Callable[[], str]
-) -> None:
-    """Poll `predicate` until it holds: only for waits on another process (nothing to await).
-
-    Args:
-        predicate: the condition; it may raise to give up early (the process died).
-        timeout: seconds.
-        what: for the message, or a function giving it (evaluated on failure).
-    """
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while not predicate():
-        if time.monotonic() > deadline:
-            text = what() if callable(what) else what
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {text}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-# --- in memory --------------------------------------------------------------------------
 
 
 @dataclass
@@ -331,52 +283,3 @@ class FakeChain:
                 amount += job.payment
             self.withdrawn += amount
             return amount
-
-
-# --- on anvil ---------------------------------------------------------------------------
-
-
-@dataclass
-class AnvilMarket:
-    """The protocol deployed on a devnet, with a funded client and a registered provider."""
-
-    devnet: Devnet
-    deployment: Deployment
-    admin: JouleLedger
-    client: JouleLedger
-    provider: JouleLedger
-    oracle: LocalAccount
-
-    @classmethod
-    def deploy(cls, devnet: Devnet, *, dispute_window: int = 60) -> AnvilMarket:
-        admin_account, provider_account, client_account = devnet.accounts[:3]
-        config = ProtocolConfig(
-            dispute_window=dispute_window,
-            arbiter_timeout=dispute_window,
-            unbonding_delay=3 * dispute_window,
-        )
-        deployment = deploy_protocol(devnet.w3, admin_account, config)
-        admin = JouleLedger(devnet.w3, deployment, admin_account)
-        for who in (provider_account, client_account):
-            admin.transfer(who.address, parse_amount("100000"))
-        oracle = Account.create()
-        provider = admin.as_account(provider_account)
-        provider.stake(parse_amount("10000"))
-        provider.register_provider(oracle, GPU_CLASS, parse_amount("0.0001"), "http://node")
-        return cls(devnet, deployment, admin, admin.as_account(client_account), provider, oracle)
-
-    def save(self, path: Path) -> Path:
-        save_deployment(path, self.deployment)
-        return path
-
-    def post(self, bid: str, spec: JobSpec | None = None, **extra: Any) -> int:
-        spec_hash = bytes.fromhex(spec.spec_hash()[2:]) if spec is not None else b"\0" * 32
-        request = JobRequest(
-            GPU_CLASS,
-            PRICE,
-            MAX_PAYMENT,
-            bid=parse_amount(bid),
-            spec_hash=spec_hash,
-            **extra,
-        )
-        return int(self.client.post_job(request, use_permit=False))

@@ -3,25 +3,21 @@ them with one batch signature, and withdraws once the dispute window passed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web3.types import RPCEndpoint
 
-from jouleledger import Devnet, start_devnet
+from jouleledger import Devnet
 from jouleledger.client import JouleLedger
 from jouleledger.records import batch_digest
 from jouleledger_oracle.attestation import Measurement
 from jouleledger_oracle.chain import LedgerChain, check_registration
-from jouleledger_oracle.meter import SimulatedMeter
+from jouleledger_oracle.metering import SimulatedMeter
 from jouleledger_oracle.node import NodeConfig, OracleNode
 from jouleledger_oracle.signer import OracleSigner
 from jouleledger_oracle.specs import SpecRegistry
 from jouleledger_oracle.store import OracleStore
-from tests.conftest import ROOT
-
-from .harness import SMALL_SPEC, AnvilMarket
+from tests.oracle.conftest import SMALL_SPEC, AnvilMarket
 
 DISPUTE_WINDOW = 60
 
@@ -30,12 +26,6 @@ def stored(store: OracleStore, job_id: int) -> Measurement:
     found = store.get_measurement(job_id)
     assert found is not None, f"job {job_id} has no measurement"
     return Measurement.from_fields(found.record)
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Devnet]:
-    with start_devnet("anvil", search_from=ROOT, accounts=4) as net:
-        yield net
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +65,7 @@ def test_node_runs_jobs_in_bid_order_settles_them_and_withdraws(
             assert settled, f"not settled: {[store.get_job(j) for j in bids]}"
             measurements = {j: stored(store, j) for j in bids}
             # The dispute window passes on chain; the node withdraws the payments.
-            market.devnet.w3.provider.make_request(
-                RPCEndpoint("evm_increaseTime"), [DISPUTE_WINDOW + 1]
-            )
-            market.devnet.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+            market.devnet.control.advance_time(DISPUTE_WINDOW + 1)
             withdrawn = node.wait_until(lambda: node.metrics.snapshot()[0].withdrawals >= 1, 30)
             assert withdrawn, node.metrics.snapshot()
         finally:
