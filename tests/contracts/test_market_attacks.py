@@ -284,38 +284,43 @@ def test_market_refuses_a_vault_of_another_token(
         deploy_market(JobMarket, protocol, protocol.staking, vault)
 
 
-def test_staking_refuses_a_market_that_slashes_another_staking(
-    ProviderStaking: Any, protocol: Any, error: Any
+def unwired(kind: str, ProviderStaking: Any, HoldingsVault: Any, protocol: Any) -> Any:
+    """A staking contract or vault of the protocol's token, not yet wired to any market."""
+    if kind == "staking":
+        return other_staking(ProviderStaking, protocol.token, protocol.admin)
+    return other_vault(HoldingsVault, protocol.token, protocol.admin)
+
+
+WIRING_ERROR = {"staking": "StakingWiringMismatch", "vault": "HoldingsWiringMismatch"}
+
+
+@pytest.mark.parametrize("kind", ["staking", "vault"])
+def test_a_market_that_names_another_staking_or_vault_is_refused(
+    kind: str, ProviderStaking: Any, HoldingsVault: Any, protocol: Any, error: Any
 ) -> None:
-    staking = other_staking(ProviderStaking, protocol.token, protocol.admin)
-    with brownie.reverts(error("StakingWiringMismatch", staking, protocol.staking)):
-        staking.setMarket(protocol.market, {"from": protocol.admin})
+    fresh = unwired(kind, ProviderStaking, HoldingsVault, protocol)
+    named = protocol.staking if kind == "staking" else protocol.vault
+    with brownie.reverts(error(WIRING_ERROR[kind], fresh, named)):
+        fresh.setMarket(protocol.market, {"from": protocol.admin})
 
 
-def test_staking_refuses_a_market_of_another_token(
-    ProviderStaking: Any, MockMarket: Any, protocol: Any, other_token: Any, error: Any
+@pytest.mark.parametrize("kind", ["staking", "vault"])
+def test_a_market_of_another_token_is_refused(
+    kind: str,
+    ProviderStaking: Any,
+    HoldingsVault: Any,
+    MockMarket: Any,
+    protocol: Any,
+    other_token: Any,
+    error: Any,
 ) -> None:
-    staking = other_staking(ProviderStaking, protocol.token, protocol.admin)
-    wrong = MockMarket.deploy(staking, other_token, ZERO_ADDRESS, {"from": protocol.admin})
-    with brownie.reverts(error("StakingWiringMismatch", protocol.token, other_token)):
-        staking.setMarket(wrong, {"from": protocol.admin})
-
-
-def test_vault_refuses_a_market_that_uses_another_vault(
-    HoldingsVault: Any, protocol: Any, error: Any
-) -> None:
-    vault = other_vault(HoldingsVault, protocol.token, protocol.admin)
-    with brownie.reverts(error("HoldingsWiringMismatch", vault, protocol.vault)):
-        vault.setMarket(protocol.market, {"from": protocol.admin})
-
-
-def test_vault_refuses_a_market_of_another_token(
-    HoldingsVault: Any, MockMarket: Any, protocol: Any, other_token: Any, error: Any
-) -> None:
-    vault = other_vault(HoldingsVault, protocol.token, protocol.admin)
-    wrong = MockMarket.deploy(protocol.staking, other_token, vault, {"from": protocol.admin})
-    with brownie.reverts(error("HoldingsWiringMismatch", protocol.token, other_token)):
-        vault.setMarket(wrong, {"from": protocol.admin})
+    fresh = unwired(kind, ProviderStaking, HoldingsVault, protocol)
+    if kind == "staking":
+        wrong = MockMarket.deploy(fresh, other_token, ZERO_ADDRESS, {"from": protocol.admin})
+    else:
+        wrong = MockMarket.deploy(protocol.staking, other_token, fresh, {"from": protocol.admin})
+    with brownie.reverts(error(WIRING_ERROR[kind], protocol.token, other_token)):
+        fresh.setMarket(wrong, {"from": protocol.admin})
 
 
 def test_vault_market_is_set_once(protocol: Any, accounts: Any, error: Any) -> None:

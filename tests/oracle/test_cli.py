@@ -17,6 +17,7 @@ from jouleledger import Devnet, start_devnet
 from jouleledger.deployment import save_deployment
 from jouleledger.units import parse_amount
 from jouleledger_oracle.cli import app
+from jouleledger_oracle.cli import serve as serve_command
 from jouleledger_oracle.metering import SIMULATED_UUID_PREFIX
 from jouleledger_oracle.node import OracleNode
 from jouleledger_oracle.signer import decrypt_keystore
@@ -201,3 +202,33 @@ def test_a_class_the_catalogue_lacks_is_refused_unless_a_simulated_class_is_chos
     assert node is not None
     assert node.meter.describe()[0].name == "NVIDIA A100-SXM4-80GB (simulated)"
     assert "simulating nvidia-a100 as asked (--simulate-as)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("named", "default", "expected"),
+    [
+        (None, "default-token", "default-token"),  # no --api-token-env: JL_ORACLE_API_TOKEN
+        ("my-token", "default-token", "my-token"),  # the variable the operator named
+        (None, None, None),
+        ("", "default-token", None),  # named but empty: writes stay off, no fallback
+    ],
+)
+def test_api_token_env_names_the_only_variable_the_token_comes_from(
+    keystore: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    named: str | None,
+    default: str | None,
+    expected: str | None,
+) -> None:
+    seen: list[Any] = []
+    monkeypatch.setattr(serve_command, "run_node", seen.append)
+    args = serve(keystore, tmp_path)
+    env = {"JL_ORACLE_PASSWORD": PASSWORD, "JL_ORACLE_API_TOKEN": default, "MY_TOKEN": None}
+    if named is not None:
+        args += ["--api-token-env", "MY_TOKEN"]
+        env["MY_TOKEN"] = named
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    token = seen[0].api_token
+    assert (token.get_secret_value() if token is not None else None) == expected

@@ -121,9 +121,10 @@ def serve(
         "simulate_as": simulate_as,
         "log_level": log_level,
     }
-    token = os.environ.get(api_token_env)
-    if api_token_env != API_TOKEN_ENV and token:
-        flags["api_token"] = token
+    if api_token_env != API_TOKEN_ENV:
+        # The operator named the variable: its value alone decides, and unset or empty keeps
+        # the write endpoints off (never a token from JL_ORACLE_API_TOKEN they did not pick).
+        flags["api_token"] = os.environ.get(api_token_env) or ""
     try:
         settings = OracleSettings(**{k: v for k, v in flags.items() if v is not None})
     except ValueError as exc:
