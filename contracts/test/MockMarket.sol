@@ -9,26 +9,14 @@ import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
 /// tests can slash arbitrary amounts. The token, staking and vault it reports are set at
 /// deployment, so that tests can also wire it wrongly on purpose.
 contract MockMarket {
-    IProviderStaking private immutable _staking;
-    address private immutable _token;
-    address private immutable _vault;
+    address public immutable STAKING;
+    address public immutable TOKEN;
+    address public immutable VAULT;
 
     constructor(IProviderStaking staking, address token, address vault) {
-        _staking = staking;
-        _token = token;
-        _vault = vault;
-    }
-
-    function STAKING() external view returns (address) {
-        return address(_staking);
-    }
-
-    function TOKEN() external view returns (address) {
-        return _token;
-    }
-
-    function VAULT() external view returns (address) {
-        return _vault;
+        STAKING = address(staking);
+        TOKEN = token;
+        VAULT = vault;
     }
 
     function lockedStake(address) external pure returns (uint256) {
@@ -46,6 +34,6 @@ contract MockMarket {
     function syncMinStake(uint256) external {}
 
     function slash(address provider, uint256 amount, address recipient) external returns (uint256) {
-        return _staking.slash(provider, amount, recipient);
+        return IProviderStaking(STAKING).slash(provider, amount, recipient);
     }
 }

@@ -10,7 +10,8 @@ encoder, not the SDK's hand-rolled one, so the two implementations check each ot
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from brownie import Contract, web3
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
 
 TOKEN_NAME = "Compute Power Token"
 INITIAL_SUPPLY = 1_000_000 * 10**18
@@ -53,6 +55,40 @@ def custom_error(name: str, *args: Any) -> str:
 def error() -> Callable[..., str]:
     """`error("Name", *args)`: the exact revert message to pass to `brownie.reverts`."""
     return custom_error
+
+
+def patient(lookup: Callable[..., Any], seconds: float = 5.0) -> Callable[..., Any]:
+    """`lookup` (a transaction or receipt by hash), asked again for up to `seconds` while the
+    node says it does not know the hash."""
+
+    def ask(*args: Any, **kwargs: Any) -> Any:
+        give_up = time.monotonic() + seconds
+        while True:
+            try:
+                return lookup(*args, **kwargs)
+            except TransactionNotFound:
+                if time.monotonic() > give_up:
+                    raise
+                time.sleep(0.05)
+
+    return ask
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mined_transactions_are_found() -> Iterator[None]:
+    """Anvil's automine moves the sender's nonce on a moment before the transaction and its
+    receipt can be read by hash. Brownie checks the nonce first, so in that moment it
+    declares the transaction "dropped without known replacement" (seen under load, about
+    one run in a few). With automine nothing is ever dropped, so the lookups wait out the
+    moment instead."""
+    eth = web3.eth
+    names = ("get_transaction", "get_transaction_receipt")
+    originals = {name: getattr(eth, name) for name in names}
+    for name, lookup in originals.items():
+        setattr(eth, name, patient(lookup))
+    yield
+    for name, lookup in originals.items():
+        setattr(eth, name, lookup)
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,6 @@ from conftest import (
     H100,
     MAX_ESCROW,
     MIN_DISPUTE_BOND,
-    MIN_STAKE,
     NANO,
     ONE,
     OPEN,
@@ -326,16 +325,6 @@ def test_claim_needs_the_collateral_cap_free_whatever_the_job(
     protocol.post(client, max_payment=ONE)
     with brownie.reverts(error("MarketInsufficientStake", small, 250 * ONE, 300 * ONE)):
         market.claimNext({"from": small})
-
-
-def test_claim_needs_the_minimum_stake(
-    protocol: Any, market: Any, staking: Any, provider: Any, client: Any, error: Any
-) -> None:
-    protocol.post(client)
-    stake = staking.providerInfo(provider)["stake"]
-    staking.requestUnbond(stake - MIN_STAKE + ONE, {"from": provider})
-    with brownie.reverts(error("MarketInsufficientStake", provider, MIN_STAKE - ONE, MIN_STAKE)):
-        market.claimNext({"from": provider})
 
 
 def test_post_refuses_a_job_whose_lock_exceeds_the_cap(
