@@ -8,7 +8,7 @@ from typing import Any
 
 import brownie
 import pytest
-from conftest import (
+from market_protocol import (
     DEFAULT_BUSY_THRESHOLD,
     EPOCH,
     H100,

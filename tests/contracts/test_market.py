@@ -6,7 +6,8 @@ from typing import Any
 
 import brownie
 import pytest
-from conftest import (
+from eth_account import Account
+from market_protocol import (
     A100,
     ARBITER_TIMEOUT,
     CANCELLED,
@@ -35,7 +36,6 @@ from conftest import (
     ZERO_ADDRESS,
     padded,
 )
-from eth_account import Account
 from web3 import Web3
 
 ARBITER_ROLE = Web3.keccak(text="ARBITER_ROLE")

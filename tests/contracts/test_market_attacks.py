@@ -6,7 +6,8 @@ from typing import Any
 
 import brownie
 import pytest
-from conftest import (
+from eth_account import Account
+from market_protocol import (
     ARBITER_TIMEOUT,
     ASK_INCREASE_DELAY,
     BOOST_BPS,
@@ -25,7 +26,6 @@ from conftest import (
     ZERO_ADDRESS,
     market_at,
 )
-from eth_account import Account
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SETTLED = 3

@@ -8,7 +8,7 @@ from typing import Any
 import brownie
 import pytest
 from brownie import web3
-from conftest import (
+from market_protocol import (
     A100,
     CLAIMED,
     H100,

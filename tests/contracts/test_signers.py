@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import brownie
-from conftest import ASK_INCREASE_DELAY, H100, MIN_STAKE, ONE, PRICE, ZERO_ADDRESS
 from eth_account import Account
+from market_protocol import ASK_INCREASE_DELAY, H100, MIN_STAKE, ONE, PRICE, ZERO_ADDRESS
 
 
 def staked(protocol: Any, who: Any) -> Any:

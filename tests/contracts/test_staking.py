@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import brownie
-from conftest import (
+from eth_account import Account
+from market_protocol import (
     ASK_INCREASE_DELAY,
     H100,
     MAX_ESCROW,
@@ -15,7 +16,6 @@ from conftest import (
     UNBONDING_DELAY,
     ZERO_ADDRESS,
 )
-from eth_account import Account
 from web3 import Web3
 
 PARAMS_ROLE = Web3.keccak(text="PARAMS_ROLE")

@@ -8,7 +8,8 @@ from typing import Any
 
 import brownie
 import pytest
-from conftest import (
+from eth_account import Account
+from market_protocol import (
     COLLATERAL_BPS,
     DEFAULT_EXPIRE_PENALTY_BPS,
     DEFAULT_SLASH_BPS,
@@ -20,7 +21,6 @@ from conftest import (
     ONE,
     padded,
 )
-from eth_account import Account
 
 BPS = 10_000
 ESCROW = 11 * ONE  # what `protocol.settled` posts: 10 CPT max payment plus a 1 CPT bid
