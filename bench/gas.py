@@ -17,7 +17,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from jouleledger import start_devnet
-from jouleledger.client import JobRequest, JouleLedger
+from jouleledger.client import JouleLedger
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
 from jouleledger.gpu import gpu_class_id
 from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_digest
@@ -72,28 +72,31 @@ class Bench:
 
     def post_junk(self, count: int, kind: str) -> int:
         """`count` jobs the provider cannot take, ahead of everything it can (higher bids),
-        posted by the attacker; returns the gas of the first. Kinds: "expired" (short
-        deadline, then the clock moves past it) and "below_ask" (priced under the ask),
-        each spread over as many priority levels as the bids reach."""
-        attacker = JouleLedger(self.w3, self.deployment, self.attacker)
+        posted by the attacker with `postJobs`, each in a group of its own (its price or
+        deadline differs by a nano-CPT or a second from the one before, so a claim has to
+        read each); returns the gas per junk job. Kinds: "expired" (short deadlines, then the
+        clock moves past them) and "below_ask" (priced under the ask)."""
         now = int(self.w3.eth.get_block("latest")["timestamp"])
         requests = [
-            JobRequest(
+            (
+                b"\x22" * 32,
                 H100,
-                PRICE // 2 if kind == "below_ask" else PRICE,
+                PRICE // 2 - n * 10**9 if kind == "below_ask" else PRICE,
                 parse_amount("0.001"),
-                bid=parse_amount("0.001") * (n + 1),
-                deadline=now + 30 if kind == "expired" else now + 86_400,
+                parse_amount("1"),
+                now + 30 + n if kind == "expired" else now + 86_400,
+                ZERO,
             )
             for n in range(count)
         ]
-        results = attacker.post_jobs(requests)
-        assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
-        first = results[0].receipt
-        assert first is not None
+        self.tx(self.attacker, self.token.functions.approve(self.market.address, 2**256 - 1))
+        gas = sum(
+            self.tx(self.attacker, self.market.functions.postJobs(requests[i : i + 100]))
+            for i in range(0, count, 100)
+        )
         if kind == "expired":
-            self.warp(31)
-        return int(first["gasUsed"])
+            self.warp(count + 31)
+        return gas // count
 
     def claim(self) -> tuple[int, int]:
         receipt = send(self.w3, self.provider, self.market.functions.claimNext())
@@ -161,6 +164,8 @@ def measure() -> dict[str, int]:
             gas["post_job"] + gas["claim_next"] + gas["settle_single"] + gas["withdraw"]
         )
 
+        gas |= measure_batches(b, 64)
+
         for size in (8, 32, 128):
             jobs = []
             for _ in range(size):
@@ -190,6 +195,30 @@ def measure() -> dict[str, int]:
     gas["claim_next_behind_1000_junk"] = max(gas[f"claim_next_behind_1000_junk_{k}"] for k in kinds)
     gas["claim_per_junk_job"] = max(gas[f"claim_per_junk_job_{k}"] for k in kinds)
     gas["junk_post_cost"] = min(gas[f"junk_post_cost_{k}"] for k in kinds)
+    return gas
+
+
+def measure_batches(b: Bench, size: int) -> dict[str, int]:
+    """Each step of `size` jobs' lives in one transaction: postJobs, claimNextJobs,
+    settleBatch and withdraw, per job."""
+    deadline = b.w3.eth.get_block("latest")["timestamp"] + 86_400
+    request = (b"\x11" * 32, H100, PRICE, parse_amount("10"), 0, deadline, ZERO)
+    post = b.tx(b.client, b.market.functions.postJobs([request] * size))
+    receipt = send(b.w3, b.provider, b.market.functions.claimNextJobs(size))
+    claimed = b.market.events.JobClaimed().process_receipt(receipt)
+    jobs = [int(event["args"]["jobId"]) for event in claimed]
+    assert len(jobs) == size, len(jobs)
+    settle = b.settle_batch(jobs)
+    b.warp(3601)
+    withdraw = b.tx(b.provider, b.market.functions.withdraw(jobs))
+    steps = {
+        "post_jobs": post,
+        "claim_next": int(receipt["gasUsed"]),
+        "settle_batch": settle,
+        "withdraw": withdraw,
+    }
+    gas = {f"{step}_per_job_{size}": used // size for step, used in steps.items()}
+    gas[f"batch_lifecycle_per_job_{size}"] = sum(steps.values()) // size
     return gas
 
 

@@ -35,12 +35,21 @@ interface IJobMarket is IJobMarketTypes {
         bytes32 s
     ) external returns (uint256 jobId);
 
-    /// @notice Raises an open job's bid to `newBid`, escrowing the difference; if its
-    /// priority level rises, it joins the tail of the new level.
-    function raiseBid(uint256 jobId, uint256 newBid) external;
+    /// @notice Posts many jobs in one call, collecting their escrows in one transfer (approved
+    /// beforehand). They get consecutive ids from `firstJobId`, in order, and are queued
+    /// exactly as the same {postJob} calls one after another would queue them. At most
+    /// MAX_BATCH; an invalid request reverts the whole call with
+    /// `MarketBatchItemInvalid(index, reason)`.
+    function postJobs(JobRequest[] calldata requests) external returns (uint256 firstJobId);
 
-    /// @notice Cancels an open job; its whole escrow becomes withdrawable by the client.
-    function cancelJob(uint256 jobId) external;
+    /// @notice {postJobs} with one EIP-2612 permit for the sum of the escrows.
+    function postJobsWithPermit(
+        JobRequest[] calldata requests,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 firstJobId);
 
     /// @notice Claims `jobId`. Reverts if any open job the caller could take comes before
     /// it (the ordering is enforced on chain).
@@ -50,6 +59,11 @@ interface IJobMarket is IJobMarketTypes {
     /// all or designated to it, not expired, priced at or above its ask. Jobs it cannot
     /// take cost one storage read each to pass; there is no skip limit.
     function claimNext() external returns (uint256 jobId);
+
+    /// @notice Claims up to `maxJobs` (1..MAX_BATCH) jobs, each the one {claimNext} would
+    /// claim next, stopping early when none is left or the caller's free stake no longer
+    /// covers the collateral cap. Reverts MarketNoEligibleJob when it claims none.
+    function claimNextJobs(uint256 maxJobs) external returns (uint256[] memory jobIds);
 
     /// @notice Settles one job from a usage record signed by the provider's oracle signer
     /// (and by `threshold` attestors when the market requires them, sorted by address).
@@ -65,51 +79,11 @@ interface IJobMarket is IJobMarketTypes {
         bytes[] calldata attestorSignatures
     ) external;
 
-    /// @notice Closes a job whose deadline passed: an open one is refunded; a claimed one
-    /// is refunded and part of its locked stake goes to the client. Anyone may call.
-    function expireJob(uint256 jobId) external;
-
-    /// @notice Opens a dispute on a settled job within the window, posting the bond.
-    function openDispute(uint256 jobId) external;
-
-    /// @notice The arbiter's decision, before its timeout.
-    function resolveDispute(uint256 jobId, bool clientWins) external;
-
-    /// @notice After the arbiter timeout, anyone applies the fixed default: the signed
-    /// record stands (the provider wins).
-    function finalizeDispute(uint256 jobId) external;
-
     /// @notice Pulls what the caller is owed: refunds of its jobs, payments of its settled
-    /// jobs whose window has passed (listed in `jobIds`), and its credited balance.
-    /// Works while paused.
+    /// jobs whose window has passed (listed in `jobIds`, at most MAX_BATCH), and its
+    /// credited balance, in one transfer. Works while paused. A job with nothing for the
+    /// caller reverts the call; in a list of several, as `MarketBatchItemInvalid(index, reason)`.
     function withdraw(uint256[] calldata jobIds) external returns (uint256 amount);
-
-    /// @notice The EIP-712 digest of one usage record.
-    function recordDigest(UsageRecord calldata record) external view returns (bytes32);
-
-    /// @notice The EIP-712 digest of a batch of usage records of `provider`.
-    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32);
-
-    /// @notice Staking tells the market a provider's id, oracle signer, class, stake and ask
-    /// (with an ask increase that is still pending and when it applies) whenever they
-    /// change, so that claiming and settling need no external call. A new signer keeps the
-    /// previous one valid for the jobs claimed before the rotation.
-    function syncProvider(
-        address account,
-        uint24 index,
-        address signer,
-        bytes4 gpuClass,
-        uint256 stake,
-        uint256 ask,
-        uint256 pendingAsk,
-        uint256 pendingAskAt
-    ) external;
-
-    /// @notice Staking reports a registered provider's new active stake.
-    function syncStake(address account, uint256 stake) external;
-
-    /// @notice Staking reports a new minimum stake for taking jobs.
-    function syncMinStake(uint256 minStake) external;
 
     /// @notice The settlement token.
     function TOKEN() external view returns (address);

@@ -7,8 +7,57 @@ import {IJobMarketTypes} from "./IJobMarketTypes.sol";
 /// @notice Served at the market's address: the market delegates every call it does not
 /// implement itself to the extension, which shares its storage layout.
 interface IJobMarketExtension is IJobMarketTypes {
-    /// @notice Up to `limit` open jobs of `gpuClass` open to every provider, in priority
-    /// order, after `start` (0: from the head), with their priorities (bid + boost, wei).
+    /// @notice Staking tells the market a provider's id, oracle signer, class, stake and ask
+    /// (with an ask increase that is still pending and when it applies) whenever they
+    /// change, so that claiming and settling need no external call. A new signer keeps the
+    /// previous one valid for the jobs claimed before the rotation.
+    function syncProvider(
+        address account,
+        uint24 index,
+        address signer,
+        bytes4 gpuClass,
+        uint256 stake,
+        uint256 ask,
+        uint256 pendingAsk,
+        uint256 pendingAskAt
+    ) external;
+
+    /// @notice Staking reports a registered provider's new active stake.
+    function syncStake(address account, uint256 stake) external;
+
+    /// @notice Staking reports a new minimum stake for taking jobs.
+    function syncMinStake(uint256 minStake) external;
+
+    /// @notice Closes a job whose deadline passed: an open one is refunded; a claimed one
+    /// is refunded and part of its locked stake goes to the client. Anyone may call.
+    function expireJob(uint256 jobId) external;
+
+    /// @notice The EIP-712 digest of one usage record.
+    function recordDigest(UsageRecord calldata record) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest of a batch of usage records of `provider`.
+    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32);
+
+    /// @notice Raises an open job's bid to `newBid`, escrowing the difference; if its
+    /// priority level rises, it joins the tail of the new level.
+    function raiseBid(uint256 jobId, uint256 newBid) external;
+
+    /// @notice Cancels an open job; its whole escrow becomes withdrawable by the client.
+    function cancelJob(uint256 jobId) external;
+
+    /// @notice Opens a dispute on a settled job within the window, posting the bond.
+    function openDispute(uint256 jobId) external;
+
+    /// @notice The arbiter's decision, before its timeout.
+    function resolveDispute(uint256 jobId, bool clientWins) external;
+
+    /// @notice After the arbiter timeout, anyone applies the fixed default: the signed
+    /// record stands (the provider wins).
+    function finalizeDispute(uint256 jobId) external;
+
+    /// @notice Up to `limit` jobs of `gpuClass` open to every provider that can still be
+    /// claimed (open, before their deadline), in priority order, after `start` (0: from the
+    /// head), with their priorities (bid + boost, wei).
     function queue(bytes4 gpuClass, uint256 start, uint256 limit)
         external
         view

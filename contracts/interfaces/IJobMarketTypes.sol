@@ -39,7 +39,7 @@ interface IJobMarketTypes {
         bytes32 resultHash; // commits to the job's output
         uint64 startTime;
         uint64 endTime;
-        uint8 meterKind; // 0 = simulated meter, 1 = NVML
+        uint8 meterKind; // 0 = simulated, 1 = NVML, 2 = AMD SMI, 3 = RAPL (jouleledger.MeterKind)
         bytes32 gpuIdHash; // keccak256 of the GPU's UUID
     }
 
@@ -186,8 +186,14 @@ interface IJobMarketTypes {
     /// @notice the usage record of job {jobId} is not plausible (zero energy, start after end, or
     /// end in the future)
     error MarketInvalidUsage(uint256 jobId);
-    /// @notice a batch needs at least one record
+    /// @notice a batch needs at least one element
     error MarketEmptyBatch();
+    /// @notice a batch of {size} elements is more than the {max} one call takes: split it (the SDK
+    /// splits by gas)
+    error MarketBatchTooLarge(uint256 size, uint256 max);
+    /// @notice element {index} of the batch was refused (the reason follows); nothing in the batch
+    /// took effect
+    error MarketBatchItemInvalid(uint256 index, bytes reason);
     /// @notice {signer} is not one of the market's attestors
     error MarketUnknownAttestor(address signer);
     /// @notice {signer} signed twice: each attestor counts once

@@ -12,44 +12,87 @@ import {BPS, E6, MILLI, NANO, bpsOf} from "./Units.sol";
 /// `PoolManager`. Nothing here touches storage, so it costs what the same code inline
 /// would. Open -> Claimed (claim), Cancelled (cancel) or Expired (expire); Claimed ->
 /// Settled (settle) or Expired (expire); Settled -> Disputed (openDispute, within the
-/// dispute window) or Finalized (withdraw, after it); Disputed -> Finalized (resolve).
+/// dispute window) or Finalized (withdraw, after it: see {payout}); Disputed -> Finalized
+/// (resolve).
 library JobLifecycle {
     using JobLifecycle for JobWord;
 
-    /// @notice A request's amounts in nano-CPT, once it is known to make a valid job whose
-    /// escrow the market can collateralise (see {checkEscrow}).
-    function checkRequest(IJobMarketTypes.JobRequest calldata request, uint256 collateralBps, uint256 collateralCap)
-        internal
-        view
-        returns (uint256 maxPayment, uint256 bid, uint256 price)
-    {
-        if (request.gpuClass == bytes4(0)) revert IJobMarketTypes.MarketInvalidGpuClass();
-        if (request.deadline <= block.timestamp) {
-            revert IJobMarketTypes.MarketInvalidDeadline(request.deadline, block.timestamp);
+    /// @notice The `index` of a call that is not a batch: its errors are raised as they are.
+    uint256 internal constant NO_INDEX = type(uint256).max;
+
+    /// @notice Reverts with `reason` (an encoded custom error) or, for element `index` of a
+    /// batch, with `MarketBatchItemInvalid(index, reason)`.
+    function fail(uint256 index, bytes memory reason) internal pure {
+        if (index != NO_INDEX) revert IJobMarketTypes.MarketBatchItemInvalid(index, reason);
+        assembly ("memory-safe") {
+            revert(add(reason, 0x20), mload(reason))
         }
-        if (request.maxPayment == 0) revert IJobMarketTypes.MarketZeroPayment();
-        uint256 escrow = request.maxPayment + request.bid;
-        maxPayment = toUnits(request.maxPayment, JobWordLibrary.MAX_AMOUNT);
-        bid = toUnits(request.bid, JobWordLibrary.MAX_AMOUNT);
-        checkEscrow(escrow, collateralBps, collateralCap);
-        price = toUnits(request.pricePerGpuSecond, JobWordLibrary.MAX_PRICE);
+    }
+
+    /// @notice A request's amounts in nano-CPT, once it is known to make a valid job whose
+    /// escrow the market can collateralise (see {checkEscrow}). `index`: see {fail}.
+    function checkRequest(
+        IJobMarketTypes.JobRequest calldata request,
+        uint256 collateralBps,
+        uint256 collateralCap,
+        uint256 index
+    ) internal view returns (uint256 maxPayment, uint256 bid, uint256 price) {
+        if (request.gpuClass == bytes4(0)) {
+            fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketInvalidGpuClass.selector));
+        }
+        if (request.deadline <= block.timestamp) {
+            fail(
+                index,
+                abi.encodeWithSelector(
+                    IJobMarketTypes.MarketInvalidDeadline.selector, request.deadline, block.timestamp
+                )
+            );
+        }
+        if (request.maxPayment == 0) fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketZeroPayment.selector));
+        maxPayment = toUnits(request.maxPayment, JobWordLibrary.MAX_AMOUNT, index);
+        bid = toUnits(request.bid, JobWordLibrary.MAX_AMOUNT, index);
+        _checkEscrowUnits(maxPayment + bid, collateralBps, collateralCap, index);
+        price = toUnits(request.pricePerGpuSecond, JobWordLibrary.MAX_PRICE, index);
     }
 
     /// @notice `amount` wei as whole nano-CPT, at most `max` of them: the word stores no
-    /// fractions of a nano-CPT.
-    function toUnits(uint256 amount, uint256 max) internal pure returns (uint256 units) {
-        if (amount % NANO != 0) revert IJobMarketTypes.MarketAmountNotAligned(amount, NANO);
+    /// fractions of a nano-CPT. `index`: see {fail}.
+    function toUnits(uint256 amount, uint256 max, uint256 index) internal pure returns (uint256 units) {
+        if (amount % NANO != 0) {
+            fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketAmountNotAligned.selector, amount, NANO));
+        }
         units = amount / NANO;
-        if (units > max) revert IJobMarketTypes.MarketAmountTooLarge(amount, max * NANO);
+        if (units > max) {
+            fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketAmountTooLarge.selector, amount, max * NANO));
+        }
     }
 
     /// @notice Refuses an escrow (wei) whose lock would exceed `collateralCap` (wei), so
-    /// that whether a provider can afford a job never depends on the job.
-    function checkEscrow(uint256 escrow, uint256 collateralBps, uint256 collateralCap) internal pure {
-        uint256 units = toUnits(escrow, JobWordLibrary.MAX_AMOUNT);
+    /// that whether a provider can afford a job never depends on the job. `index`: see
+    /// {fail}.
+    function checkEscrow(uint256 escrow, uint256 collateralBps, uint256 collateralCap, uint256 index)
+        internal
+        pure
+    {
+        _checkEscrowUnits(toUnits(escrow, JobWordLibrary.MAX_AMOUNT, index), collateralBps, collateralCap, index);
+    }
+
+    /// @dev {checkEscrow} of an escrow of `units` nano-CPT.
+    function _checkEscrowUnits(uint256 units, uint256 collateralBps, uint256 collateralCap, uint256 index)
+        private
+        pure
+    {
+        if (units > JobWordLibrary.MAX_AMOUNT) {
+            fail(
+                index,
+                abi.encodeWithSelector(
+                    IJobMarketTypes.MarketAmountTooLarge.selector, units * NANO, JobWordLibrary.MAX_AMOUNT * NANO
+                )
+            );
+        }
         if (lockFor(units, collateralBps) * NANO > collateralCap) {
             uint256 maxEscrow = collateralBps == 0 ? type(uint256).max : collateralCap * BPS / collateralBps;
-            revert IJobMarketTypes.MarketJobTooLarge(escrow, maxEscrow);
+            fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketJobTooLarge.selector, units * NANO, maxEscrow));
         }
     }
 
@@ -76,7 +119,7 @@ library JobLifecycle {
         uint256 maxPayment = word.maxPayment();
         uint256 bid = word.bid();
         // Cannot overflow: the price has 48 bits and `gpuMillis` 64 (the ABI decoder checks
-        // a record's uint64 fields), the amounts 64 bits each. This runs once per job of
+        // a record's uint64 fields), the amounts 56 bits each. This runs once per job of
         // every batch. payment <= maxPayment + bid, which posting bounded by MAX_AMOUNT.
         unchecked {
             uint256 usageCost = word.price() * gpuMillis / MILLI;
@@ -122,19 +165,21 @@ library JobLifecycle {
         return word.settledAt() + window;
     }
 
-    /// @notice Settled -> Finalized once the dispute window has closed: the provider's
-    /// payout and the protocol's fee at `feeBps`, in wei (the fee rounds in wei).
-    function finalize(JobWord word, uint256 jobId, uint256 window, uint256 feeBps)
+    /// @notice What a settled job pays its provider once the dispute window has closed:
+    /// the payout and the protocol's fee at `feeBps`, in wei (the fee rounds in wei). The
+    /// market marks the job paid (Settled -> Finalized) itself. `index`: see {fail}.
+    function payout(JobWord word, uint256 jobId, uint256 window, uint256 feeBps, uint256 index)
         internal
         view
-        returns (JobWord next, uint256 payout, uint256 fee)
+        returns (uint256 amount, uint256 fee)
     {
         uint256 windowEnd = word.disputeWindowEnd(window);
-        if (block.timestamp < windowEnd) revert IJobMarketTypes.MarketDisputeWindowOpen(jobId, windowEnd);
+        if (block.timestamp < windowEnd) {
+            fail(index, abi.encodeWithSelector(IJobMarketTypes.MarketDisputeWindowOpen.selector, jobId, windowEnd));
+        }
         uint256 payment = word.payment() * NANO;
         fee = bpsOf(payment, feeBps);
-        payout = payment - fee;
-        next = word.withState(IJobMarketTypes.JobState.Finalized);
+        amount = payment - fee;
     }
 
     /// @notice Who gets what (wei) when a dispute over a `payment` is decided: the loser

@@ -7,8 +7,12 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IJobMarketExtension} from "../interfaces/IJobMarketExtension.sol";
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
 import {JobWord} from "../libraries/JobWord.sol";
+import {UsageRecords} from "../libraries/UsageRecords.sol";
 import {BPS, NANO} from "../libraries/Units.sol";
 import {JobQueue} from "./JobQueue.sol";
+import {JobRemedies} from "./JobRemedies.sol";
+import {OpenJobEdits} from "./OpenJobEdits.sol";
+import {ProviderSync} from "./ProviderSync.sol";
 
 /// @title The job market's views and administration
 /// @notice See {IJobMarketExtension}. Deployed once, then named in the market's
@@ -19,7 +23,7 @@ import {JobQueue} from "./JobQueue.sol";
 /// bounded and emits. The terms that decide what a job's parties gain or lose are
 /// versioned: a setter writes a new version for the jobs posted from then on, and each
 /// job keeps the version it was posted under.
-contract JobMarketExtension is IJobMarketExtension, JobQueue {
+contract JobMarketExtension is IJobMarketExtension, JobQueue, JobRemedies, OpenJobEdits, ProviderSync {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     // --- views -----------------------------------------------------------------------------
@@ -27,24 +31,25 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
     /// @inheritdoc IJobMarketExtension
     function job(uint256 jobId) external view returns (JobView memory view_) {
         JobWord word = _core[jobId];
-        Client memory client = _clients[jobId];
-        JobState state = word.state();
+        JobState state = _stateOf(jobId, word);
+        if (state == JobState.None) return view_;
+        Group memory group = _groups[jobId - word.offset()];
         view_.state = state;
-        view_.client = client.client;
+        view_.client = _clientAccounts[group.client];
         view_.provider = _accountOf[word.provider()];
-        view_.gpuClass = client.gpuClass;
+        view_.gpuClass = group.gpuClass;
         view_.pricePerGpuSecond = word.price() * NANO;
         view_.feeBps = _termsAt[word.termsVersion()].feeBps;
         view_.termsVersion = uint16(word.termsVersion());
         view_.refundWithdrawn = word.refundWithdrawn();
-        view_.boost = uint256(client.boost) * NANO;
+        view_.boost = uint256(group.boost) * NANO;
         if (state == JobState.Open || state == JobState.Claimed) {
             view_.maxPayment = word.maxPayment() * NANO;
             view_.bid = word.bid() * NANO;
             view_.deadline = uint32(word.deadline());
-            uint256 priority = word.bid() + client.boost;
+            uint256 priority = word.bid() + group.boost;
             view_.priority = priority * NANO;
-            view_.level = _levelOf(priority);
+            view_.level = uint8(word.level());
         } else if (state >= JobState.Settled && state <= JobState.Finalized) {
             view_.payment = word.payment() * NANO;
             view_.refund = word.refund() * NANO;
@@ -57,7 +62,7 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
         Dispute storage d = _disputes[jobId];
         uint256 openedAt = d.openedAt;
         return DisputeView({
-            client: openedAt == 0 ? address(0) : _clients[jobId].client,
+            client: openedAt == 0 ? address(0) : _clientOf(jobId, _core[jobId]),
             bond: d.bond,
             openedAt: openedAt,
             arbiterDeadline: openedAt == 0 ? 0 : openedAt + _market().ARBITER_TIMEOUT()
@@ -107,7 +112,7 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
 
     /// @inheritdoc IJobMarketExtension
     function jobCount() external view returns (uint256) {
-        return _jobCount;
+        return _config.jobCount;
     }
 
     /// @inheritdoc IJobMarketExtension
@@ -137,6 +142,20 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
     /// @inheritdoc IJobMarketExtension
     function isAttestor(address account) external view returns (bool) {
         return _attestorSets[_termsAt[_config.termsVersion].attestorSetId].contains(account);
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function recordDigest(UsageRecord calldata record) external view returns (bytes32) {
+        return _hashTypedDataV4(UsageRecords.hash(record));
+    }
+
+    /// @inheritdoc IJobMarketExtension
+    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](records.length);
+        for (uint256 i; i < records.length; ++i) {
+            hashes[i] = UsageRecords.hash(records[i], provider);
+        }
+        return _hashTypedDataV4(UsageRecords.hashBatch(hashes));
     }
 
     // --- administration ----------------------------------------------------------------
@@ -213,12 +232,16 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
 
     /// @inheritdoc IJobMarketExtension
     function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+        if (_config.paused) revert EnforcedPause();
+        _config.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @inheritdoc IJobMarketExtension
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        if (!_config.paused) revert ExpectedPause();
+        _config.paused = false;
+        emit Unpaused(msg.sender);
     }
 
     /// @dev A copy of the current terms as the next version, which new jobs get from now.
@@ -233,10 +256,4 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue {
     function _bounded(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
         if (value < min || value > max) revert MarketInvalidParameter(name, value);
     }
-
-    /// @dev The market this code runs for: in a delegatecall, `this` is the market.
-    function _market() private view returns (IJobMarket) {
-        return IJobMarket(address(this));
-    }
 }
-

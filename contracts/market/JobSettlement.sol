@@ -100,18 +100,4 @@ abstract contract JobSettlement is IJobMarket, ProviderMirror {
         JobLifecycle.checkUsage(jobId, energyMj, startTime, endTime);
         emit JobSettled(jobId, payment * NANO, energyMj, aiTokens, JobLifecycle.tokensPerJouleE6(aiTokens, energyMj));
     }
-
-    /// @inheritdoc IJobMarket
-    function recordDigest(UsageRecord calldata record) external view returns (bytes32) {
-        return _hashTypedDataV4(UsageRecords.hash(record));
-    }
-
-    /// @inheritdoc IJobMarket
-    function batchDigest(address provider, BatchRecord[] calldata records) external view returns (bytes32) {
-        bytes32[] memory hashes = new bytes32[](records.length);
-        for (uint256 i; i < records.length; ++i) {
-            hashes[i] = UsageRecords.hash(records[i], provider);
-        }
-        return _hashTypedDataV4(UsageRecords.hashBatch(hashes));
-    }
 }

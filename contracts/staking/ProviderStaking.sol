@@ -12,6 +12,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IJobMarketExtension} from "../interfaces/IJobMarketExtension.sol";
+import {IJobMarketExtension} from "../interfaces/IJobMarketExtension.sol";
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
 
 /// @title Provider staking
@@ -151,7 +152,7 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard, EI
         p.gpuClass = gpuClass;
         p.endpoint = endpoint;
         _scheduleAsk(p, ask);
-        IJobMarket(_market).syncProvider(
+        IJobMarketExtension(_market).syncProvider(
             msg.sender, p.index, signer, gpuClass, p.stake, p.askPricePerGpuSecond, p.pendingAsk, p.pendingAskAt
         );
     }
@@ -268,7 +269,7 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard, EI
         if (marketToken != address(_token)) revert StakingWiringMismatch(address(_token), marketToken);
         _market = newMarket;
         emit MarketSet(newMarket);
-        IJobMarket(newMarket).syncMinStake(_minStake);
+        IJobMarketExtension(newMarket).syncMinStake(_minStake);
     }
 
     /// @inheritdoc IProviderStaking
@@ -276,12 +277,12 @@ contract ProviderStaking is IProviderStaking, AccessControl, ReentrancyGuard, EI
         if (newMinStake > MAX_MIN_STAKE) revert StakingInvalidParameter("minStake", newMinStake);
         _minStake = newMinStake;
         emit MinStakeUpdated(newMinStake);
-        if (_market != address(0)) IJobMarket(_market).syncMinStake(newMinStake);
+        if (_market != address(0)) IJobMarketExtension(_market).syncMinStake(newMinStake);
     }
 
     /// @dev Tells the market a registered provider's active stake (it checks claims with it).
     function _syncStake(address account, Provider storage p) private {
-        if (p.index != 0) IJobMarket(_market).syncStake(account, p.stake);
+        if (p.index != 0) IJobMarketExtension(_market).syncStake(account, p.stake);
     }
 
     // --- views -------------------------------------------------------------------------

@@ -143,8 +143,8 @@ def test_post_validates_its_request(
         market.postJob(protocol.request(max_payment=ONE + 1), {"from": client})
     with brownie.reverts(error("MarketAmountNotAligned", PRICE + 7, NANO)):
         market.postJob(protocol.request(price=PRICE + 7), {"from": client})
-    huge = 2**64 * NANO
-    with brownie.reverts(error("MarketAmountTooLarge", huge, (2**64 - 1) * NANO)):
+    huge = 2**56 * NANO  # amounts are kept as 56-bit nano-CPT (JobWord.MAX_AMOUNT)
+    with brownie.reverts(error("MarketAmountTooLarge", huge, (2**56 - 1) * NANO)):
         market.postJob(protocol.request(max_payment=huge), {"from": client})
     with brownie.reverts(error("MarketProviderNotRegistered", client)):
         market.postJob(protocol.request(provider=client), {"from": client})

@@ -7,6 +7,7 @@ import {IComputePowerToken} from "../../contracts/interfaces/IComputePowerToken.
 import {IHoldingsVault} from "../../contracts/interfaces/IHoldingsVault.sol";
 import {IJobMarketTypes} from "../../contracts/interfaces/IJobMarketTypes.sol";
 import {IProviderStaking} from "../../contracts/interfaces/IProviderStaking.sol";
+import {BatchActions} from "./handlers/BatchActions.sol";
 import {ProtocolHandler} from "./handlers/ProtocolHandler.sol";
 import {IMarket} from "./utils/IMarket.sol";
 import {InvariantBase} from "./utils/InvariantBase.sol";
@@ -58,7 +59,7 @@ contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
         IAccessControl(address(token)).grantRole(token.MINTER_ROLE(), address(handler));
         handler.bootstrap();
 
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](24);
         selectors[0] = ProtocolHandler.postJob.selector;
         selectors[1] = ProtocolHandler.postJob.selector; // posting twice as often as the rest
         selectors[2] = ProtocolHandler.postJunk.selector;
@@ -81,6 +82,8 @@ contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
         selectors[19] = ProtocolHandler.togglePause.selector;
         selectors[20] = ProtocolHandler.warp.selector;
         selectors[21] = ProtocolHandler.setParameter.selector;
+        selectors[22] = BatchActions.postJobs.selector;
+        selectors[23] = BatchActions.claimNextJobs.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
@@ -113,9 +116,10 @@ contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
         }
         uint256 open;
         for (uint256 id = 1; id <= market.jobCount(); ++id) {
-            if (market.job(id).state == JobState.Open) ++open;
+            JobView memory v = market.job(id);
+            if (v.state == JobState.Open && v.deadline > block.timestamp) ++open;
         }
-        assertEq(listed, open, "the queues do not hold exactly the open jobs");
+        assertEq(listed, open, "the queues do not list exactly the open jobs before their deadline");
     }
 
     /// @dev One queue of the priority book (open to all, or designated to `provider`):
@@ -127,8 +131,9 @@ contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
         uint256 last = type(uint256).max;
         for (uint256 j; j < ids.length; ++j) {
             JobView memory v = market.job(ids[j]);
-            bool belongs = v.state == JobState.Open && v.gpuClass == gpuClass && v.provider == provider;
-            assertTrue(belongs, "a queue holds a job that is not open, or not of its class or designation");
+            bool belongs = v.state == JobState.Open && v.deadline > block.timestamp && v.gpuClass == gpuClass
+                && v.provider == provider;
+            assertTrue(belongs, "a queue lists a job that is not open, expired, or not of its class or designation");
             assertEq(priorities[j], v.priority, "a queue lists a priority other than the job's");
             assertLe(v.level, last, "a queue is out of priority order");
             last = v.level;

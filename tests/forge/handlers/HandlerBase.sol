@@ -364,8 +364,18 @@ abstract contract HandlerBase is IJobMarketTypes {
     /// to it, before the deadline, priced at or above its ask), the highest priority level;
     /// at one level a designated job first; then first queued. `other`: another takeable one.
     function _best(address p, bytes4 gpuClass, uint256 ask) internal view returns (uint256 best, uint256 other) {
+        return _bestExcept(p, gpuClass, ask, new uint256[](0), 0);
+    }
+
+    /// @dev {_best} among the jobs not in the first `taken` of `skip`.
+    function _bestExcept(address p, bytes4 gpuClass, uint256 ask, uint256[] memory skip, uint256 taken)
+        internal
+        view
+        returns (uint256 best, uint256 other)
+    {
         uint256 bestKey;
         for (uint256 id = 1; id <= market.jobCount(); ++id) {
+            if (_listed(skip, taken, id)) continue;
             JobView memory v = market.job(id);
             if (v.state != JobState.Open || v.gpuClass != gpuClass || v.deadline <= now_) continue;
             if (v.pricePerGpuSecond < ask || (v.provider != address(0) && v.provider != p)) continue;
@@ -373,5 +383,12 @@ abstract contract HandlerBase is IJobMarketTypes {
             if (key > bestKey) (other, best, bestKey) = (best, id, key);
             else other = id;
         }
+    }
+
+    function _listed(uint256[] memory ids, uint256 count, uint256 id) internal pure returns (bool) {
+        for (uint256 k; k < count; ++k) {
+            if (ids[k] == id) return true;
+        }
+        return false;
     }
 }

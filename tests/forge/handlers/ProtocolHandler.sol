@@ -6,6 +6,7 @@ import {IProviderStaking} from "../../../contracts/interfaces/IProviderStaking.s
 import {IMarket} from "../utils/IMarket.sol";
 import {bound} from "../utils/InvariantBase.sol";
 import {VM} from "../utils/Vm.sol";
+import {BatchActions} from "./BatchActions.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
 /// @notice Drives the whole protocol: clients, junk posters, holders, providers, the
@@ -14,7 +15,7 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// Every call it makes must succeed (the suite fails on a revert) except the attempts
 /// wrapped in try, which must fail. Each action checks its own outcome (claim order,
 /// amounts locked, credited, paid and slashed) and records a violation for the suite.
-contract ProtocolHandler is HandlerBase {
+contract ProtocolHandler is BatchActions {
     constructor(address token_, IProviderStaking staking_, IHoldingsVault vault_, IMarket market_, address admin_)
         HandlerBase(token_, staking_, vault_, market_, admin_)
     {}
@@ -273,6 +274,7 @@ contract ProtocolHandler is HandlerBase {
             }
         }
         if (expected == 0 && unlock == 0) return _advance(attack);
+        if (attack % 5 == 1) _withdrawDuplicate(a, ids);
         uint256 balance = token.balanceOf(a);
         VM.prank(a);
         market.withdraw(ids);
