@@ -71,7 +71,7 @@ TARGETS = {
     "sdk": Target(
         "sdk",
         {"naive_jobs": 10},
-        "results = client.post_jobs(",
+        "posted = client.post_jobs(",
         "bulk_elapsed = time.perf_counter() - started",
         (2, 3),
         "post_jobs_per_s",

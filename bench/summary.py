@@ -27,6 +27,11 @@ ROWS = [
     ("gas.json", "settle_batch_per_job_128", "gas per job: batch of 128", "<= 12,000"),
     ("gas.json", "withdraw", "gas: provider withdraws one job", ""),
     ("gas.json", "full_lifecycle", "gas: post + claim + settle + withdraw", "<= 250,000"),
+    ("gas.json", "post_jobs_per_job_64", "gas per job: postJobs of 64", ""),
+    ("gas.json", "claim_next_per_job_64", "gas per job: claimNextJobs(64)", ""),
+    ("gas.json", "settle_batch_per_job_64", "gas per job: settleBatch of 64", ""),
+    ("gas.json", "withdraw_per_job_64", "gas per job: withdraw of 64", ""),
+    ("gas.json", "batch_lifecycle_per_job_64", "gas per job: life in batches of 64", "<= 60,000"),
     ("gas.json", "stake", "gas: stake", ""),
     ("gas.json", "request_unbond", "gas: request unbonding", ""),
     ("gas.json", "open_dispute", "gas: open a dispute", ""),
@@ -36,10 +41,13 @@ ROWS = [
     ("invariants.json", "failures", "invariant failures", "0"),
     ("sdk.json", "post_jobs_per_s", "SDK bulk posting, jobs/s", ">= 500"),
     ("sdk.json", "naive_post_jobs_per_s", "naive transact() + receipt, jobs/s", ""),
-    ("sdk.json", "ratio", "bulk / naive", ""),
+    ("sdk.json", "ratio", "bulk / naive", ">= 20"),
     ("oracle.json", "attestations_per_s", "oracle: single records signed/s", ">= 4,000"),
     ("oracle.json", "batch_records_per_s", "oracle: batch-signed records/s", ">= 50,000"),
     ("e2e.json", "settled_jobs_per_s", "end to end: posted..settled jobs/s", ">= 1,000"),
+    ("e2e.json", "single_path_jobs_per_s", "end to end, one transaction per job: jobs/s", ""),
+    ("e2e.json", "ratio", "end to end: batched / single", ""),
+    ("dashboard.json", "index_events_per_s_sqlite", "indexer: events/s into SQLite", ">= 5,000"),
 ]
 
 

@@ -172,6 +172,8 @@ class ContractRevert(JouleLedgerError):
         data: the raw revert data.
         signature: the canonical signature, e.g. ``"ERC2612ExpiredSignature(uint256)"``.
         hint: what to do about it (the error's NatSpec notice, filled with the arguments).
+        inner: for ``MarketBatchItemInvalid``, the refused element's own error (decoded);
+            else None.
     """
 
     error_name: ClassVar[str] = ""
@@ -192,6 +194,7 @@ class ContractRevert(JouleLedgerError):
         self.args_by_name: dict[str, Any] = dict(args_by_name or {})
         self.signature = signature
         self.hint = hint
+        self.inner: ContractRevert | None = None
 
     @property
     def selector(self) -> bytes:

@@ -239,6 +239,8 @@ def default_value(abi_type: str) -> Any:
         return "text"
     if abi_type == "bool":
         return True
+    if abi_type == "bytes":  # MarketBatchItemInvalid's reason: another error, encoded
+        return keccak(text="MarketZeroPayment()")[:4]
     raise NotImplementedError(abi_type)
 
 

@@ -37,6 +37,8 @@ from .registry import error_registry
 
 ERROR_STRING_SELECTOR: Final = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR: Final = bytes.fromhex("4e487b71")  # Panic(uint256)
+#: The market's wrapper of a batch element's error: ``MarketBatchItemInvalid(index, reason)``.
+BATCH_ITEM_ERROR: Final = "MarketBatchItemInvalid"
 _DECODE_ERRORS: Final = (DecodingError, ValueError, OverflowError)
 
 _CLASSES: dict[str, type[ContractRevert]] = {
@@ -220,6 +222,8 @@ def _custom_error(raw: bytes) -> ContractRevert:
         str(inp.get("name") or f"arg{i}"): _named(inp, value)
         for i, (inp, value) in enumerate(zip(spec.inputs, values, strict=True))
     }
+    if spec.name == BATCH_ITEM_ERROR:
+        return _batch_item(raw, spec.signature, args)
     filled = format_hint(spec.hint, args, registry) if spec.hint else None
     if filled is not None:
         hint, headline = filled, spec.name  # the hint names the values
@@ -235,6 +239,25 @@ def _custom_error(raw: bytes) -> ContractRevert:
         signature=spec.signature,
         hint=hint,
     )
+
+
+def _batch_item(raw: bytes, signature: str, args: dict[str, Any]) -> ContractRevert:
+    """``MarketBatchItemInvalid(index, reason)``: the element's own error, decoded, with
+    the element's index in front."""
+    inner = decode_revert(bytes(args["reason"]))
+    index = int(args["index"])
+    hint = f"fix element {index} (counting from 0) and send the batch again: {inner.hint}"
+    error = error_class(BATCH_ITEM_ERROR)(
+        f"reverted with {BATCH_ITEM_ERROR}: element {index} of the batch was refused, so "
+        f"none of it took effect: {inner}",
+        data=raw,
+        name=BATCH_ITEM_ERROR,
+        args_by_name=args,
+        signature=signature,
+        hint=hint,
+    )
+    error.inner = inner
+    return error
 
 
 def _named(inp: Mapping[str, Any], value: Any) -> Any:

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from functools import cache
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Final, overload
 
 from web3.types import TxReceipt
 
-from ..artifacts import load_artifact
+from ..abi.decode import error_class
 from ..eip712.records import UsageRecord
-from ..tx import TxResult, encode_function
+from ..errors import ContractRevert, TransactionFailed
 from ..types import JobId, Wei
-from .reads import MarketReads
+from .batch_calls import BatchCalls
+from .batches import chunks, claimed_ids, shifted, withdrawn_amount
 from .request import JobRequest, check_nano
-from .token import TokenPart
 
-_BULK_WAVE = 500
+#: The gas of a follow-up claimNextJobs call over the gasUsed of the one before: a call
+#: that claims as many jobs may pass more junk.
+_CLAIM_GAS_MARGIN: Final = 2.0
+_CLAIM_GAS_SLACK: Final = 200_000
 
 
-class MarketPart(TokenPart, MarketReads):
-    """A job's lifecycle on `JobMarket`, from the client's and the provider's side."""
+class MarketPart(BatchCalls):
+    """A job's lifecycle on `JobMarket`, from the client's and the provider's side (the
+    calls of many jobs at once are in `BatchCalls`)."""
 
     def post_job(self, request: JobRequest, *, use_permit: bool = True) -> JobId:
         """Post a job, escrowing `max_payment + bid`; returns its id.
@@ -55,48 +57,6 @@ class MarketPart(TokenPart, MarketReads):
             receipt = self._send_spending(market, request.escrow, call)
         return JobId(self._event(receipt, self.market, "JobPosted")["args"]["jobId"])
 
-    def post_jobs(self, requests: Sequence[JobRequest]) -> list[TxResult]:
-        """Post many jobs fast: one approval, then pre-signed transactions sent in JSON-RPC
-        batches (`Sender.send_many`). A job that fails is reported in its `TxResult`.
-
-        Args:
-            requests: the jobs, posted in this order.
-
-        Raises:
-            MisalignedAmount: an amount that is not a whole nano-CPT (nothing is sent).
-            NoAccount: the client is read-only.
-        """
-        if not requests:
-            return []
-        now = self._now()
-        calls = [
-            {"to": self.deployment.market, "data": self.calldata("postJob", r.as_args(now))}
-            for r in requests
-        ]
-        results: list[TxResult] = []
-        with self._spend_lock():
-            self._ensure_allowance(self.deployment.market, sum(r.escrow for r in requests))
-            # Waves: a node's mempool (anvil's automine above all) slows down with thousands
-            # of pending transactions, so each wave is mined before the next is sent.
-            for start in range(0, len(calls), _BULK_WAVE):
-                wave = self.sender.send_many(calls[start : start + _BULK_WAVE])
-                results += [replace(r, index=r.index + start) for r in wave]
-        return results
-
-    def calldata(self, function: str, *args: Any) -> str:
-        """ABI-encoded call of market `function`: fast, for the bulk paths (web3's contract
-        functions re-resolve the ABI on every call, about 8 ms each).
-
-        Args:
-            function: the market function's name.
-            args: its arguments.
-
-        Raises:
-            ValueError: no function, or several, of that name.
-            EncodingError: arguments that do not fit the function's types.
-        """
-        return encode_function(_market_function(function), args)
-
     def raise_bid(self, job_id: int, new_bid: int) -> TxReceipt:
         """Raise an open job's bid (escrowing the difference); it moves up a priority level
         when the new bid + its boost reaches one.
@@ -126,14 +86,55 @@ class MarketPart(TokenPart, MarketReads):
         """
         return self._send(self.market.functions.cancelJob(job_id))
 
-    def claim_next(self) -> JobId:
-        """Claim the highest-priority job this provider can take.
+    @overload
+    def claim_next(self) -> JobId: ...
+
+    @overload
+    def claim_next(self, count: int) -> list[JobId]: ...
+
+    def claim_next(self, count: int | None = None) -> JobId | list[JobId]:
+        """Claim the highest-priority job this provider can take; with `count`, up to
+        `count` jobs in priority order, in as few transactions as the market allows
+        (`claimNextJobs`), e.g. one per free GPU.
+
+        Args:
+            count: how many jobs at most; None claims exactly one (and returns its id).
+
+        Returns:
+            The job's id; with `count`, the ids claimed (empty when no job is eligible;
+            fewer than `count` when the queue or the free stake runs out).
 
         Raises:
-            ContractRevert: e.g. no job this provider can take; decoded.
+            ValueError: `count` below 1.
+            ContractRevert: e.g. no job this provider can take (without `count`), or too
+                little free stake; decoded.
         """
-        receipt = self._send(self.market.functions.claimNext())
-        return JobId(self._event(receipt, self.market, "JobClaimed")["args"]["jobId"])
+        if count is None:
+            receipt = self._send(self.market.functions.claimNext())
+            return JobId(self._event(receipt, self.market, "JobClaimed")["args"]["jobId"])
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        claimed: list[JobId] = []
+        limit = self.batch_limit()
+        gas: int | None = None  # the first call is estimated; the next ones reuse its gas
+        while len(claimed) < count:
+            wanted = min(limit, count - len(claimed))
+            call = self.market.functions.claimNextJobs(wanted)
+            try:
+                try:
+                    receipt = self.sender.send(call, gas=gas)
+                except TransactionFailed:
+                    if gas is None:
+                        raise
+                    receipt = self.sender.send(call)  # out of the reused gas: estimate it
+            except error_class("MarketNoEligibleJob"):
+                break
+            gas = int(receipt["gasUsed"] * _CLAIM_GAS_MARGIN) + _CLAIM_GAS_SLACK
+            got = claimed_ids(receipt, self.deployment.market)
+            claimed += [JobId(job) for job in got]
+            if len(got) < wanted:
+                break
+        return claimed
 
     def claim_job(self, job_id: int) -> TxReceipt:
         """Claim job `job_id` (the market refuses it if a better job comes first).
@@ -201,27 +202,23 @@ class MarketPart(TokenPart, MarketReads):
         return self._send(self.market.functions.expireJob(job_id))
 
     def withdraw(self, job_ids: Iterable[int] = ()) -> Wei:
-        """Pull what this account is owed: refunds and payments of `job_ids`, plus credit.
+        """Pull what this account is owed: refunds and payments of `job_ids`, plus credit,
+        in as few transactions as the market allows (``MAX_BATCH`` jobs each).
 
         Args:
             job_ids: jobs whose refund or payment to collect.
 
         Raises:
-            ContractRevert: e.g. a payment still in its dispute window; decoded.
+            ContractRevert: e.g. a payment still in its dispute window (in a list of
+                several, ``MarketBatchItemInvalid`` naming its index in `job_ids`); decoded.
+                The calls before the refused one have paid out.
         """
-        receipt = self._send(self.market.functions.withdraw(list(job_ids)))
-        return Wei(self._event(receipt, self.market, "Withdrawn")["args"]["amount"])
-
-
-@cache
-def _market_function(name: str) -> Mapping[str, Any]:
-    """The market's ABI entry of function `name` (one object per name: the encoder caches
-    its selector and types by entry)."""
-    entries = [
-        e
-        for e in load_artifact("JobMarket").abi
-        if e.get("type") == "function" and e["name"] == name
-    ]
-    if len(entries) != 1:
-        raise ValueError(f"the market has {len(entries)} functions named {name!r}")
-    return entries[0]
+        ids = list(job_ids)
+        total = 0
+        for offset, part in chunks(ids, self.batch_limit()) if ids else [(0, [])]:
+            try:
+                receipt = self._send(self.market.functions.withdraw(list(part)))
+            except ContractRevert as exc:
+                raise shifted(exc, offset) from exc
+            total += withdrawn_amount(receipt, self.deployment.market)
+        return Wei(total)

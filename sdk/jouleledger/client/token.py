@@ -121,7 +121,11 @@ class TokenPart(ClientCore):
             deadline, v, r, s = self._permit(spender, value)
             return self._send(make_call(deadline, v, r, s))
 
-    def _permit(self, spender: ChecksumAddress, value: int) -> tuple[int, int, bytes, bytes]:
+    def _permit(
+        self, spender: ChecksumAddress, value: int, *, nonce_offset: int = 0
+    ) -> tuple[int, int, bytes, bytes]:
+        """A permit for `value`, signed with the account's permit nonce plus `nonce_offset`
+        (the permits of calls sent together follow each other)."""
         if self.account is None:
             raise NoAccount("this client is read-only: build it with account=... to sign")
         deadline = self._now() + PERMIT_LIFETIME
@@ -132,7 +136,7 @@ class TokenPart(ClientCore):
             chain_id=self.deployment.chain_id,
             spender=spender,
             value=value,
-            nonce=self.token.functions.nonces(self.address).call(),
+            nonce=self.token.functions.nonces(self.address).call() + nonce_offset,
             deadline=deadline,
         )
         return deadline, permit.v, permit.r, permit.s

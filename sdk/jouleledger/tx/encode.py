@@ -17,6 +17,8 @@ from eth_abi.exceptions import EncodingError
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3.types import TxParams
 
+from .fastabi import compile_types
+
 #: What eth-abi raises for arguments it declines (web3 then encodes them).
 ENCODING_ERRORS = (EncodingError, TypeError, ValueError, OverflowError)
 
@@ -55,6 +57,7 @@ class FunctionEncoder:
         self.abi = abi
         self.selector: bytes = function_abi_to_4byte_selector(entry)
         self.types: tuple[str, ...] = tuple(get_abi_input_types(entry))
+        self._fast = compile_types(self.types)
 
     @classmethod
     def of(cls, abi: Mapping[str, Any]) -> FunctionEncoder:
@@ -85,6 +88,8 @@ class FunctionEncoder:
             ValueError: wrong number of arguments.
             OverflowError: an integer out of range.
         """
+        if self._fast is not None:
+            return "0x" + (self.selector + self._fast(args)).hex()
         return "0x" + (self.selector + abi_encode(self.types, list(args))).hex()
 
 

@@ -56,21 +56,42 @@ class GasEstimator:
             TransactionRejected: the node cannot estimate it for another reason.
             RpcError: transport failure.
         """
+        return int(self._ask("eth_estimateGas", tx), 16)
+
+    def check(self, tx: Mapping[str, Any]) -> None:
+        """Run `tx` as an ``eth_call`` on the latest state: one execution, where an estimate
+        takes several (a node searches for the gas), to learn whether it would revert.
+
+        Args:
+            tx: the transaction's fields (from, to, data, value are used).
+
+        Raises:
+            Same as `estimate`.
+        """
+        self._ask("eth_call", tx)
+
+    def _ask(self, method: str, tx: Mapping[str, Any]) -> str:
+        """`method` (``eth_estimateGas`` or ``eth_call``) of `tx`: its hex result."""
         params = cast(TxParams, {k: tx[k] for k in ("from", "to", "data", "value") if k in tx})
         w3 = self.link.w3
         if self.link.batches:  # raw: skips web3's per-request eth_chainId
             raw = {key: json_quantity(value) for key, value in params.items()}
+            extra = ["latest"] if method == "eth_call" else []
 
-            def request() -> int:
-                return int(str(transport.raw_request(w3, "eth_estimateGas", [raw])), 16)
+            def request() -> str:
+                return str(transport.raw_request(w3, method, [raw, *extra]))
+        elif method == "eth_call":
+
+            def request() -> str:
+                return "0x" + bytes(w3.eth.call(params)).hex()
         else:
 
-            def request() -> int:
-                return int(w3.eth.estimate_gas(params))
+            def request() -> str:
+                return hex(w3.eth.estimate_gas(params))
 
         try:
             with transport.mining_lock(w3):
-                return self.link.read(request, "eth_estimateGas")
+                return self.link.read(request, method)
         except RpcError:
             raise
         except Exception as exc:
@@ -81,7 +102,7 @@ class GasEstimator:
             if classify(message) is Refusal.FUNDS:
                 raise self.failures.insufficient_funds(tx, message) from exc
             raise TransactionRejected(
-                f"the node at {self.link.url} cannot estimate gas for this transaction: {message}"
+                f"the node at {self.link.url} cannot run this transaction ({method}): {message}"
             ) from exc
 
     def fill(self, tx: dict[str, Any], gas: int | None) -> dict[str, Any]:

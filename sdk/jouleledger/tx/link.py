@@ -13,14 +13,13 @@ from typing import Any, TypeVar, cast
 from hexbytes import HexBytes
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from web3 import Web3
-from web3._utils.method_formatters import receipt_formatter
-from web3.datastructures import AttributeDict
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from .. import transport
 from ..errors import RpcError
 from ..transport import RetryPolicy
+from .lean import lean_receipt
 from .nodemsg import error_text, may_be_ours
 from .retrying import Again, give_up, policy_wait
 from .signing import SignedTx
@@ -197,6 +196,14 @@ class NodeLink:
         Raises:
             RpcError: transport failure.
         """
+        if self.batches:  # raw, formatted by `lean_receipt`: big receipts cost far less
+            raw = self.read(
+                lambda: transport.raw_request(
+                    self.w3, "eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()]
+                ),
+                "eth_getTransactionReceipt",
+            )
+            return lean_receipt(raw) if raw else None
         try:
             return self.read(
                 lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)),
@@ -231,7 +238,7 @@ class NodeLink:
             for (key, _), response in zip(part, responses, strict=True):
                 result = response.get("result")
                 if result:
-                    found[key] = cast(TxReceipt, AttributeDict.recursive(receipt_formatter(result)))
+                    found[key] = lean_receipt(result)
         return found
 
     def balance(self, address: str) -> int | None:

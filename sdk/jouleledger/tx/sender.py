@@ -173,6 +173,19 @@ class Sender:
         """
         return self._gas.estimate(self._fields(call, value))
 
+    def check(self, call: Call, *, value: int | None = None) -> None:
+        """Run `call` as an ``eth_call`` on the latest state (one execution; an estimate
+        takes several): raises what sending it now would revert with.
+
+        Args:
+            call: as for `prepare`.
+            value: wei to send along.
+
+        Raises:
+            Same as `prepare`.
+        """
+        self._gas.check(self._fields(call, value))
+
     def quote_fees(self, *, fresh: bool = False) -> FeeQuote:
         """Fees for a transaction now (cached for `fee_ttl` seconds); see `FeeQuoter.quote`.
 
