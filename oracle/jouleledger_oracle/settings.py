@@ -15,10 +15,10 @@ when a keystore is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .metering import MeterChoice
 
@@ -44,10 +44,24 @@ class NodeConfig(BaseModel):
     claim_jobs: bool = Field(
         default=True, description="claim jobs off the queue (else only on request)"
     )
-    gpu_index: int = Field(default=0, ge=0, description="the GPU jobs run and are metered on")
+    gpus: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="GPUs jobs run on, one job each at a time, by UUID or meter index "
+        "(JL_ORACLE_GPUS=0,1 or GPU-...); empty: every GPU the meter finds",
+    )
     max_attempts: int = Field(default=3, ge=1, description="runs of a failing job before giving up")
     backoff_initial_s: float = Field(default=0.5, gt=0, description="first retry delay")
     backoff_max_s: float = Field(default=30.0, gt=0, description="longest retry delay")
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _split_gpus(cls, value: Any) -> Any:
+        """``"0,GPU-ab12"`` (the environment's form) as a tuple; an int as its text."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple):
+            return tuple(str(part).strip() for part in value)
+        return value
 
 
 class ApiSettings(BaseModel):
@@ -86,6 +100,9 @@ class OracleSettings(BaseSettings, NodeConfig, ApiSettings):
     specs: Path | None = Field(default=None, description="spec registry (default <db>.specs.json)")
     meter: MeterChoice = Field(default="auto", description="energy meter")
     seed: int = Field(default=0, description="the simulated meter's noise seed")
+    simulated_gpus: int = Field(
+        default=1, ge=1, le=64, description="how many GPUs the simulated meter has"
+    )
     simulate_as: str | None = Field(default=None, description="GPU class to simulate instead")
     host: str = Field(default="127.0.0.1", description="HTTP API address")
     port: int = Field(default=8600, ge=0, le=65535, description="HTTP API port")

@@ -1,5 +1,8 @@
 """GPU classes: the one catalogue of the classes the SDK, the CLI and the oracle node know.
 
+NVIDIA (A100, H100, H200, B200, L40S, RTX 4090), AMD (MI250X, MI300X) and a CPU class, each
+with the vendor whose meter measures it for real.
+
 On chain a job's class is ``bytes4(keccak256(lower-case name))``; any name works there. The
 catalogue names the classes the tools know, and gives each the power model the oracle's
 simulated meter uses for it on machines without that GPU, so a class cannot be known to
@@ -12,7 +15,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
 
 from eth_hash.auto import keccak
 
@@ -23,20 +26,27 @@ class UnknownGpuClass(JouleLedgerError, ValueError):
     """A GPU class name that is not in the catalogue; the message lists the known ones."""
 
 
+Vendor = Literal["nvidia", "amd", "cpu"]
+"""Who makes the device, which decides the meter that measures it for real: NVML for
+``nvidia``, AMD SMI for ``amd``, Linux RAPL for ``cpu``."""
+
+
 @dataclass(frozen=True)
 class GpuClass:
-    """One GPU class and its simulated power model.
+    """One device class (a GPU model, or a CPU) and its simulated power model.
 
     The simulated meter draws ``idle_w + (peak_w - idle_w) * utilisation`` watts, and turns
     reported work into utilisation with `tokens_per_second`, the class's throughput at full
-    utilisation. The numbers are plausible board figures, not measurements.
+    utilisation. The numbers are plausible board figures, not measurements. No two classes
+    share a model, so a class is never silently simulated as another.
 
     Attributes:
         name: the class name jobs and providers use, lower case (``nvidia-h100``).
-        model_name: the model as NVML names it (``NVIDIA H100 80GB HBM3``).
+        model_name: the model as its vendor library names it (``NVIDIA H100 80GB HBM3``).
         idle_w: board power when idle, watts.
         peak_w: board power at full utilisation, watts.
         tokens_per_second: AI tokens per second at full utilisation.
+        vendor: ``nvidia``, ``amd`` or ``cpu``.
     """
 
     name: str
@@ -44,6 +54,7 @@ class GpuClass:
     idle_w: float
     peak_w: float
     tokens_per_second: float
+    vendor: Vendor = "nvidia"
 
     @property
     def class_id(self) -> bytes:
@@ -57,9 +68,13 @@ GPU_CLASSES: Final[Mapping[str, GpuClass]] = MappingProxyType(
         for gpu in (
             GpuClass("nvidia-h100", "NVIDIA H100 80GB HBM3", 70.0, 700.0, 3000.0),
             GpuClass("nvidia-h200", "NVIDIA H200", 75.0, 700.0, 4200.0),
+            GpuClass("nvidia-b200", "NVIDIA B200", 140.0, 1000.0, 7500.0),
             GpuClass("nvidia-a100", "NVIDIA A100-SXM4-80GB", 50.0, 400.0, 1400.0),
             GpuClass("nvidia-l40s", "NVIDIA L40S", 35.0, 350.0, 1100.0),
             GpuClass("rtx-4090", "NVIDIA GeForce RTX 4090", 25.0, 450.0, 1000.0),
+            GpuClass("amd-mi250x", "AMD Instinct MI250X", 90.0, 560.0, 1600.0, "amd"),
+            GpuClass("amd-mi300x", "AMD Instinct MI300X", 130.0, 750.0, 3400.0, "amd"),
+            GpuClass("cpu-x86", "x86-64 CPU package (RAPL)", 20.0, 250.0, 60.0, "cpu"),
         )
     }
 )

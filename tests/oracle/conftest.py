@@ -1,18 +1,16 @@
-"""Fixtures for the oracle tests: a clock tests move by hand, a scriptable fake ``pynvml``,
+"""Fixtures for the oracle tests: a clock tests move by hand, a scriptable fake ``pynvml``
+(and, from `fake_devices`, a fake ``amdsmi`` and a fake powercap tree),
 keystores, an anvil devnet with the protocol deployed (`AnvilMarket`), and `wait_until` for
 waits on another process. The in-memory market is `fake_chain.FakeChain`."""
 
 from __future__ import annotations
 
 import json
-import math
 import sys
-import threading
-import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from eth_account import Account
@@ -23,10 +21,34 @@ from jouleledger import Devnet, start_devnet
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.deployment import Deployment, ProtocolConfig, deploy_protocol, save_deployment
 from jouleledger.units import parse_amount
+from jouleledger_oracle.metering import CounterMeter
 from jouleledger_oracle.workloads import JobSpec
 from tests.conftest import ROOT
 
 from .fake_chain import GPU_CLASS
+from .fake_devices import (
+    FakeAmdSmi,
+    FakeClock,
+    FakeGpu,
+    FakeNvml,
+    NVMLError,
+    NVMLError_DriverNotLoaded,
+    NVMLError_GpuIsLost,
+    NVMLError_LibraryNotFound,
+    NVMLError_NotSupported,
+    Powercap,
+)
+
+__all__ = [  # the fakes, re-exported where the tests have always found them
+    "FakeClock",
+    "FakeGpu",
+    "FakeNvml",
+    "NVMLError",
+    "NVMLError_DriverNotLoaded",
+    "NVMLError_GpuIsLost",
+    "NVMLError_LibraryNotFound",
+    "NVMLError_NotSupported",
+]
 
 PASSWORD = "correct horse battery staple"
 PRICE = parse_amount("0.001")  # per GPU-second
@@ -69,117 +91,14 @@ def wait_until(
     )(predicate)
 
 
-class FakeClock:
-    """Unix time that only moves when a test (or the code under test, through `sleep`) says."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+M = TypeVar("M", bound=CounterMeter)
 
 
-class NVMLError(Exception):
-    """Base of the fake's errors, shaped like pynvml's."""
-
-
-class NVMLError_LibraryNotFound(NVMLError):  # named as pynvml names them
-    pass
-
-
-class NVMLError_DriverNotLoaded(NVMLError):
-    pass
-
-
-class NVMLError_NotSupported(NVMLError):
-    pass
-
-
-class NVMLError_GpuIsLost(NVMLError):
-    pass
-
-
-@dataclass
-class FakeGpu:
-    uuid: str = "GPU-6b1d54c4-7f3a-4a2e-9d1b-2c8e0f3a9b71"
-    name: str = "NVIDIA H100 80GB HBM3"
-    power_mw: int = 300_000
-    utilisation: tuple[int, int] = (97, 41)
-    counter_base_mj: int = 5_000_000_000
-    counter: Callable[[float], int] | None = None
-    """Energy counter as a function of clock time; default: power x time, 100 ms steps."""
-
-
-@dataclass
-class FakeNvml:
-    """State behind the fake ``pynvml`` module; tests edit it to script the GPU."""
-
-    clock: FakeClock
-    gpus: list[FakeGpu] = field(default_factory=lambda: [FakeGpu()])
-    init_error: type[NVMLError] | None = None
-    driver_version: str = "550.54.15"
-    power_reads: int = 0
-    power_read_event: threading.Event = field(default_factory=threading.Event)
-    wake_after_power_reads: int = 3
-    shutdowns: int = 0
-
-    def energy(self, gpu: FakeGpu) -> int:
-        t = self.clock()
-        if gpu.counter is not None:
-            return gpu.counter(t)
-        ticks = math.floor(t * 10 + 1e-6)  # the real counter moves about every 100 ms
-        return gpu.counter_base_mj + ticks * (gpu.power_mw // 10)
-
-    def module(self) -> types.ModuleType:
-        module = types.ModuleType("pynvml")
-        errors = {
-            cls.__name__: cls
-            for cls in (
-                NVMLError,
-                NVMLError_LibraryNotFound,
-                NVMLError_DriverNotLoaded,
-                NVMLError_NotSupported,
-                NVMLError_GpuIsLost,
-            )
-        }
-        vars(module).update(errors)
-
-        def init() -> None:
-            if self.init_error is not None:
-                raise self.init_error()
-
-        def power(handle: FakeGpu) -> int:
-            self.power_reads += 1
-            if self.power_reads >= self.wake_after_power_reads:
-                self.power_read_event.set()
-            return handle.power_mw
-
-        def shutdown() -> None:
-            self.shutdowns += 1
-
-        vars(module).update(
-            nvmlInit=init,
-            nvmlShutdown=shutdown,
-            nvmlSystemGetDriverVersion=lambda: self.driver_version,
-            nvmlDeviceGetCount=lambda: len(self.gpus),
-            nvmlDeviceGetHandleByIndex=lambda index: self.gpus[index],
-            nvmlDeviceGetUUID=lambda handle: handle.uuid,
-            nvmlDeviceGetName=lambda handle: handle.name.encode(),  # old pynvml: bytes
-            nvmlDeviceGetTotalEnergyConsumption=self.energy,
-            nvmlDeviceGetPowerUsage=power,
-            nvmlDeviceGetUtilizationRates=lambda handle: types.SimpleNamespace(
-                gpu=handle.utilisation[0], memory=handle.utilisation[1]
-            ),
-        )
-        return module
+def on_fake_clock(meter_class: type[M], clock: FakeClock, **options: Any) -> M:
+    """A counter meter that reads `clock`, widens by moving it, and samples only when the test
+    says (``sample_interval_s=None``); `options` override those settings."""
+    settings: dict[str, Any] = {"sample_interval_s": None, "clock": clock, "sleep": clock.sleep}
+    return meter_class(**(settings | options))
 
 
 @pytest.fixture
@@ -193,6 +112,20 @@ def fake_nvml(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeNvml:
     fake = FakeNvml(clock=clock)
     monkeypatch.setitem(sys.modules, "pynvml", fake.module())
     return fake
+
+
+@pytest.fixture
+def fake_amdsmi(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeAmdSmi:
+    """Replace ``amdsmi`` with a fake for the test (the AMD meter imports it lazily)."""
+    fake = FakeAmdSmi(clock=clock)
+    monkeypatch.setitem(sys.modules, "amdsmi", fake.module())
+    return fake
+
+
+@pytest.fixture
+def powercap(tmp_path: Path) -> Powercap:
+    """A fake RAPL powercap tree with one package (package, core and dram zones) and psys."""
+    return Powercap(tmp_path / "powercap")
 
 
 # --- on anvil ---------------------------------------------------------------------------

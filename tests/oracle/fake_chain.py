@@ -27,6 +27,7 @@ from jouleledger_oracle.chain import (
 from jouleledger_oracle.signer import recover_signer
 
 GPU_CLASS = "nvidia-h100"
+MAX_WITHDRAW_IDS = 256
 
 
 @dataclass
@@ -56,6 +57,8 @@ class FakeChain:
     clock_offset: int = 0
     jobs: dict[int, FakeJob] = field(default_factory=dict)
     claims: list[int] = field(default_factory=list)
+    claim_calls: list[int] = field(default_factory=list)  # n of each claim_many call
+    withdraw_calls: list[list[int]] = field(default_factory=list)
     settle_calls: list[list[int]] = field(default_factory=list)
     settled_tx: dict[int, str] = field(default_factory=dict)
     finalized: set[int] = field(default_factory=set)
@@ -120,6 +123,21 @@ class FakeChain:
                     self.claims.append(job.job_id)
                     return job.job_id
             raise NoEligibleJob("no eligible job")
+
+    def claim_many(self, n: int) -> list[int]:
+        """Up to `n` eligible jobs in bid order, claimed in one call (as ``claimNext(n)``)."""
+        with self._lock:
+            self._enter("claim_many")
+            self.claim_calls.append(n)
+            claimed: list[int] = []
+            for job in self._queue():
+                if len(claimed) == n:
+                    break
+                if self._eligible(job):
+                    job.state, job.provider = JobState.CLAIMED, self.provider
+                    self.claims.append(job.job_id)
+                    claimed.append(job.job_id)
+            return claimed
 
     def claim(self, job_id: int) -> None:
         with self._lock:
@@ -266,6 +284,13 @@ class FakeChain:
     def withdraw(self, job_ids: Sequence[int]) -> int:
         with self._lock:
             self._enter("withdraw")
+            if len(job_ids) > MAX_WITHDRAW_IDS:  # the market's withdraw(uint256[]) is bounded
+                raise ChainRejected(
+                    "MarketBatchTooLarge",
+                    name="MarketBatchTooLarge",
+                    args={"size": len(job_ids), "max": MAX_WITHDRAW_IDS},
+                )
+            self.withdraw_calls.append(list(job_ids))
             amount = 0
             for job_id in job_ids:
                 job = self.jobs[job_id]

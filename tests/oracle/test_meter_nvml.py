@@ -10,7 +10,14 @@ import pytest
 from eth_utils.crypto import keccak
 
 from jouleledger_oracle.errors import ConfigError, MeterError, MeterUnavailable, OracleError
-from jouleledger_oracle.metering import NvmlMeter, Reading, SimulatedMeter, select_meter
+from jouleledger_oracle.metering import (
+    CounterWentBackwards,
+    NvmlMeter,
+    Reading,
+    SimulatedMeter,
+    WindowTooShort,
+    select_meter,
+)
 
 from .conftest import (
     FakeClock,
@@ -19,15 +26,14 @@ from .conftest import (
     NVMLError_GpuIsLost,
     NVMLError_LibraryNotFound,
     NVMLError_NotSupported,
+    on_fake_clock,
 )
 
 WATTS_300_MJ_PER_S = 300_000
 
 
 def meter(clock: FakeClock, **options: object) -> NvmlMeter:
-    settings: dict[str, object] = {"sample_interval_s": None, "clock": clock, "sleep": clock.sleep}
-    settings.update(options)
-    return NvmlMeter(**settings)  # type: ignore[arg-type]
+    return on_fake_clock(NvmlMeter, clock, **options)
 
 
 def measure(clock: FakeClock, job_id: int, seconds: float, **options: object) -> Reading:
@@ -75,34 +81,18 @@ def test_energy_follows_the_counter_not_the_power_samples(
     assert any("differs from the counter delta" in note for note in reading.notes)
 
 
-def test_counter_reset_is_flagged_and_energy_falls_back_to_the_power_integral(
+def test_counter_reset_refuses_the_window_instead_of_signing_a_bridged_delta(
     fake_nvml: FakeNvml, clock: FakeClock
 ) -> None:
     reset_counter_after_one_second(fake_nvml, clock)
 
-    reading = measure(clock, 7, 5.0)
-
-    assert reading.counter_reset
-    assert reading.energy_source == "power_integral"
-    assert reading.energy_mj == 5 * WATTS_300_MJ_PER_S
-    assert any("went backwards" in note for note in reading.notes)
-
-
-def test_counter_reset_without_power_samples_counts_only_energy_since_the_reset(
-    fake_nvml: FakeNvml, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reset_counter_after_one_second(fake_nvml, clock)
-
-    def no_power(handle: object) -> int:
-        raise NVMLError_NotSupported()
-
-    monkeypatch.setattr(sys.modules["pynvml"], "nvmlDeviceGetPowerUsage", no_power)
-    reading = measure(clock, 7, 5.0)
-
-    assert reading.counter_reset
-    assert reading.energy_source == "counter_since_reset"
-    assert reading.energy_mj == 500_000
-    assert reading.power_integral_mj is None
+    with meter(clock) as nvml:
+        session = nvml.start(7)
+        clock.advance(5.0)
+        with pytest.raises(CounterWentBackwards, match="measured again") as raised:
+            session.stop()
+        assert isinstance(raised.value, MeterError)  # the worker retries: re-measured
+        nvml.start(8).abort()  # the GPU was released
 
 
 def test_counter_reset_is_caught_by_samples_even_when_the_end_exceeds_the_start(
@@ -124,12 +114,19 @@ def test_counter_reset_is_caught_by_samples_even_when_the_end_exceeds_the_start(
         clock.advance(1.0)
         session.sample_now()  # type: ignore[attr-defined]  # after the reset: went backwards
         clock.advance(3.0)
-        reading = session.stop()
+        assert counter(clock()) > counter(start)  # a plain end - start would look fine
+        with pytest.raises(CounterWentBackwards, match="went backwards 1 time"):
+            session.stop()
 
-    assert counter(clock()) > counter(start)  # a plain end - start would look fine
-    assert reading.counter_reset
-    assert reading.energy_source == "power_integral"
-    assert reading.energy_mj == 5 * WATTS_300_MJ_PER_S
+
+def test_a_window_shorter_than_the_counter_update_period_is_refused(
+    fake_nvml: FakeNvml, clock: FakeClock
+) -> None:
+    with meter(clock, widen_short_windows=False) as nvml:
+        session = nvml.start(5)
+        clock.advance(0.05)
+        with pytest.raises(WindowTooShort, match="shorter than the NVML counter's update period"):
+            session.stop()
 
 
 def test_short_window_is_widened_until_the_counter_has_advanced(
@@ -331,7 +328,7 @@ def test_auto_selects_nvml_when_a_gpu_is_found(
         chosen = select_meter("auto", clock=clock)
 
     assert isinstance(chosen, NvmlMeter)
-    assert "NVML on 1 GPU(s)" in caplog.text
+    assert "nvml on 1 device(s)" in caplog.text
     chosen.close()
 
 
@@ -358,5 +355,5 @@ def test_nvml_kind_raises_when_nvml_does_not_work(fake_nvml: FakeNvml, clock: Fa
 
 
 def test_unknown_meter_kind_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="auto, nvml or simulated"):
+    with pytest.raises(ConfigError, match="auto, nvml, amd-smi, rapl, simulated"):
         select_meter("gpu")  # type: ignore[arg-type]

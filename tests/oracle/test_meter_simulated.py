@@ -47,15 +47,20 @@ def test_different_seed_gives_different_readings() -> None:
     assert first.power_samples != second.power_samples
 
 
-def test_simulated_readings_say_so_and_never_claim_nvml() -> None:
+@pytest.mark.parametrize("real_kind", ["nvml", "amd-smi", "rapl"])
+def test_simulated_readings_say_so_and_never_claim_a_real_meter_kind(real_kind: str) -> None:
     reading = measure(seed=1)
 
     assert reading.meter_kind == "simulated"
     assert reading.energy_source == "model"
     assert reading.gpu_uuid.startswith("SIM-")
     assert any("not measured on a GPU" in note for note in reading.notes)
-    with pytest.raises(ValueError, match="NVML reading cannot carry a simulated GPU"):
-        Reading.model_validate({**reading.model_dump(), "meter_kind": "nvml"})
+    with pytest.raises(ValueError, match=f"measured \\({real_kind}\\) reading cannot carry"):
+        Reading.model_validate({**reading.model_dump(), "meter_kind": real_kind})
+    with pytest.raises(ValueError, match="cannot carry a simulated GPU or model energy"):
+        Reading.model_validate(
+            {**reading.model_dump(), "meter_kind": real_kind, "energy_source": "counter"}
+        )
 
 
 def test_simulated_gpus_describe_themselves_as_simulated() -> None:
@@ -128,5 +133,6 @@ def test_simulated_kind_is_chosen_without_touching_nvml(monkeypatch: pytest.Monk
 def test_reading_meter_kinds_are_the_sdk_record_kinds_by_name() -> None:
     kinds = set(get_args(MeterKindName))
 
-    assert kinds == {kind.name.lower() for kind in MeterKind}
+    assert kinds == {kind.label for kind in MeterKind}
     assert {record_meter_kind(kind) for kind in kinds} == set(MeterKind)
+    assert (MeterKind.SIMULATED, MeterKind.NVML) == (0, 1)  # signed into records: fixed

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from eth_abi.abi import encode
@@ -219,9 +219,9 @@ def test_shell_takes_an_argument_list_not_a_shell_string() -> None:
 class _Spy(SimulatedMeter):
     starts = 0
 
-    def start(self, job_id: int, *, gpu_index: int = 0):  # type: ignore[no-untyped-def]
+    def start(self, job_id: int, **device: Any):  # type: ignore[no-untyped-def]
         type(self).starts += 1
-        return super().start(job_id, gpu_index=gpu_index)
+        return super().start(job_id, **device)
 
 
 def test_unknown_workload_lists_the_known_workloads() -> None:

@@ -50,6 +50,7 @@ def get_health(node: NodeDep) -> HealthOut | JSONResponse:
         chain_id=node.domain.chain_id,
         market=node.domain.market,
         running_job=node.running_job,
+        running_jobs=node.running_jobs(),
         last_chain_ok=node.last_chain_ok or None,
         last_error=last_error or None,
         last_error_at=last_error_at or None,

@@ -19,12 +19,14 @@ def _labels(gpu: GpuTotals) -> dict[str, str]:
 
 
 def _gpu_metrics(node: OracleNode) -> list[Metric]:
-    """Energy, tokens and earnings, in total and per GPU (labels: index, UUID, meter)."""
+    """Energy, tokens and earnings, in total and per GPU, and which GPUs are busy (labels:
+    index, UUID, meter; one set per GPU, so they stay bounded)."""
     gpus = node.gpu_totals()
     totals = node.totals()
+    running = node.running_jobs()
 
-    def per_gpu(name: str, help: str, value: str) -> Metric:
-        return family(name, "counter", help, ((getattr(g, value), _labels(g)) for g in gpus))
+    def per_gpu(name: str, help: str, value: str, kind: str = "counter") -> Metric:
+        return family(name, kind, help, ((getattr(g, value), _labels(g)) for g in gpus))
 
     return [
         single(
@@ -46,6 +48,14 @@ def _gpu_metrics(node: OracleNode) -> list[Metric]:
             "gpu_earned_wei_total",
             "Payments of settled jobs per GPU, token base units",
             "earned_wei",
+        ),
+        per_gpu("gpu_jobs_measured_total", "Jobs measured per GPU", "jobs_measured"),
+        per_gpu("gpu_tokens_per_joule", "AI tokens per joule per GPU", "tokens_per_joule", "gauge"),
+        family(
+            "gpu_busy",
+            "gauge",
+            "1 while the GPU runs a job (one job per GPU at a time)",
+            ((int(g.gpu_uuid in running), _labels(g)) for g in gpus),
         ),
     ]
 

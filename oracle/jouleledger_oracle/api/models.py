@@ -99,6 +99,8 @@ class GpuStatsOut(BaseModel):
     ai_tokens: int
     tokens_per_joule: float
     earned_wei: int = Field(description="payments of settled jobs (usage + bid), before fees")
+    name: str | None = Field(default=None, description="the model, for a GPU the node runs on")
+    running_job: int | None = Field(default=None, description="the job it runs now, if any")
 
 
 class StatsOut(BaseModel):
@@ -128,6 +130,9 @@ class HealthOut(BaseModel):
     chain_id: int
     market: str
     running_job: int | None
+    running_jobs: dict[str, int] = Field(
+        default_factory=dict, description="the job each busy GPU runs, by GPU UUID"
+    )
     last_chain_ok: float | None
     last_error: str | None
     last_error_at: float | None

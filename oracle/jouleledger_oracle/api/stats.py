@@ -13,7 +13,8 @@ router = APIRouter(tags=["stats"])
 @router.get("/stats", summary="Efficiency and earnings", response_model=StatsOut)
 def get_stats(node: NodeDep) -> StatsOut:
     """AI tokens per joule, energy and earnings of every job this node measured (the store
-    survives restarts); earnings are the payments of settled jobs read from the chain.
+    survives restarts), in total and per GPU (every GPU the node runs on, with the job it
+    runs now); earnings are the payments of settled jobs read from the chain.
 
     \f
     Args:
@@ -21,6 +22,8 @@ def get_stats(node: NodeDep) -> StatsOut:
     """
     totals = node.totals()
     counters, _, _ = node.metrics.snapshot()
+    names = {gpu.uuid: gpu.name for gpu in node.devices()}
+    running = node.running_jobs()
     return StatsOut(
         provider=node.provider,
         signer=node.signer.address,
@@ -43,6 +46,8 @@ def get_stats(node: NodeDep) -> StatsOut:
                 ai_tokens=g.ai_tokens,
                 tokens_per_joule=g.tokens_per_joule,
                 earned_wei=g.earned_wei,
+                name=names.get(g.gpu_uuid),
+                running_job=running.get(g.gpu_uuid),
             )
             for g in node.gpu_totals()
         ],

@@ -89,6 +89,21 @@ class Chain(Protocol):
         """
         ...
 
+    def claim_many(self, n: int) -> list[int]:
+        """Claim up to `n` of the highest-priority jobs this provider may take, in one
+        transaction (a node with `n` free GPUs asks for `n`); their ids, best first.
+
+        Args:
+            n: the most jobs to claim (at least 1).
+
+        Returns:
+            The claimed ids; empty when no job is eligible (not an error).
+
+        Raises:
+            ChainRejected: the market refused (paused, not enough stake, ...).
+        """
+        ...
+
     def claim(self, job_id: int) -> None:
         """Claim one job (one designated to this provider).
 

@@ -98,6 +98,13 @@ class LedgerChain:
 
         return self._guard("claiming the next job", claim)
 
+    def claim_many(self, n: int) -> list[int]:
+        """`Chain.claim_many` through the SDK's ``claim_next(n)`` (one transaction)."""
+        if n < 1:
+            raise ValueError(f"claim at least one job, not {n}")
+
+        return self._guard(f"claiming up to {n} jobs", lambda: _claim_up_to(self.client, n))
+
     def claim(self, job_id: int) -> None:
         """`Chain.claim` through the SDK's client (arguments and errors as there)."""
         self._guard(f"claiming job {job_id}", lambda: self.client.claim_job(job_id))
@@ -251,6 +258,11 @@ class LedgerChain:
             f"withdrawing the payments of {len(job_ids)} jobs",
             lambda: int(self.client.withdraw(job_ids)),
         )
+
+
+def _claim_up_to(client: JouleLedger, n: int) -> list[int]:
+    """Up to `n` jobs, in one transaction (``claim_next(n)``: empty when none is eligible)."""
+    return [int(j) for j in client.claim_next(n)]
 
 
 def _rejected(what: str, exc: ContractRevert) -> ChainRejected:

@@ -20,6 +20,8 @@ class MeterOption(StrEnum):
 
     auto = "auto"
     nvml = "nvml"
+    amd_smi = "amd-smi"
+    rapl = "rapl"
     simulated = "simulated"
 
 
@@ -68,13 +70,13 @@ def meter_command(
         return
     if simulated:
         out.print(
-            "[bold yellow]SIMULATED METER[/]: no NVIDIA GPU was measured (why: see the log on "
+            "[bold yellow]SIMULATED METER[/]: no device was measured (why: see the log on "
             "stderr). Numbers come from a power model; records from it say "
             "meter_kind=simulated.",
             highlight=False,
         )
     else:
-        out.print("[bold green]NVML[/]: real GPU energy counters.", highlight=False)
+        out.print(f"[bold green]{chosen.kind}[/]: real energy counters.", highlight=False)
     table = Table(title=f"GPUs ({chosen.kind})")
     for column in ("index", "model", "driver", "UUID"):
         table.add_column(column)
@@ -115,7 +117,7 @@ def _sample(meter: Meter, seconds: float) -> tuple[list[Any], list[Reading]]:
     sessions: list[MeterSession] = []
     try:
         for gpu in gpus:
-            sessions.append(meter.start(0, gpu_index=gpu.index))
+            sessions.append(meter.start(0, gpu_uuid=gpu.uuid))
         time.sleep(seconds)
         return gpus, [session.stop() for session in sessions]
     finally:

@@ -72,7 +72,17 @@ def serve(
     withdraw_interval: Annotated[
         float | None, Opt(min=0.01, help="Seconds between withdrawal checks [60].")
     ] = None,
-    gpu: Annotated[int | None, Opt(min=0, help="GPU index jobs run on [0].")] = None,
+    gpu: Annotated[
+        list[str] | None,
+        Opt(
+            metavar="UUID|INDEX",
+            help="A GPU jobs run on, by UUID or meter index; repeat it for several (one job "
+            "per GPU at a time) [every GPU the meter finds].",
+        ),
+    ] = None,
+    simulated_gpus: Annotated[
+        int | None, Opt(min=1, max=64, help="GPUs of the simulated meter [1].")
+    ] = None,
     seed: Annotated[int | None, Opt(help="Simulated meter's noise seed [0].")] = None,
     simulate_as: Annotated[
         str | None,
@@ -94,8 +104,10 @@ def serve(
     \f
     Args:
         rpc, keystore, meter, port, host, deployments, db, batch_size, batch_delay,
-            provider_keystore, specs, claim, poll_interval, withdraw_interval, gpu, seed,
-            simulate_as, log_level: the `OracleSettings` fields of the same meaning.
+            provider_keystore, specs, claim, poll_interval, withdraw_interval, seed,
+            simulated_gpus, simulate_as, log_level: the `OracleSettings` fields of the same
+            meaning.
+        gpu: the `OracleSettings.gpus`.
         api_token_env: another environment variable to read the API token from.
 
     Raises:
@@ -116,7 +128,8 @@ def serve(
         "claim_jobs": claim,
         "poll_interval_s": poll_interval,
         "withdraw_interval_s": withdraw_interval,
-        "gpu_index": gpu,
+        "gpus": tuple(gpu) if gpu else None,
+        "simulated_gpus": simulated_gpus,
         "seed": seed,
         "simulate_as": simulate_as,
         "log_level": log_level,
@@ -190,24 +203,23 @@ def run_node(settings: OracleSettings) -> None:
         logger.warning("no API token in $%s: the POST endpoints are disabled", API_TOKEN_ENV)
     bind_store(settings.db, chain.domain, chain.provider)
     try:
-        chosen = select_meter(settings.meter, gpu_class=gpu_class, seed=settings.seed)
+        chosen = select_meter(
+            settings.meter,
+            gpu_class=gpu_class,
+            seed=settings.seed,
+            gpu_count=settings.simulated_gpus,
+        )
     except NoGpuProfile as exc:
         raise ConfigError(
             f"{exc}. This provider is registered for GPU class {registration.gpu_class}: run "
-            "the node on that GPU (--meter nvml), or pass --simulate-as CLASS to model a known "
-            "class instead"
+            "the node on that GPU (--meter nvml, amd-smi or rapl), or pass --simulate-as CLASS "
+            "to model a known class instead"
         ) from exc
     with chosen as gpu_meter, OracleStore(settings.db) as store:
         if gpu_meter.kind == "simulated":
             logger.warning(
                 "meter: SIMULATED %s: no GPU is measured; every record says meter_kind=simulated",
                 gpu_class,
-            )
-        else:
-            logger.info(
-                "meter: NVML, %d GPU(s); jobs run on GPU %d",
-                len(gpu_meter.describe()),
-                settings.gpu_index,
             )
         node = OracleNode(
             chain=chain,
@@ -216,6 +228,11 @@ def run_node(settings: OracleSettings) -> None:
             signer=signer,
             specs=SpecRegistry(settings.specs_path),
             config=settings.node_config(),
+        )
+        logger.info(
+            "meter: %s; jobs run one per GPU on %s",
+            gpu_meter.kind,
+            ", ".join(f"{gpu.index}: {gpu.name} {gpu.uuid}" for gpu in node.devices()),
         )
         host, port = settings.host, settings.port
         logger.info(

@@ -1,14 +1,18 @@
-"""GPU meters: measure the time and energy a job uses on one GPU.
+"""Meters: measure the time and energy a job uses on one device (a GPU or a CPU package).
 
-One interface (`base`), several backends:
+One interface (`base`), several backends, each the only module that touches its vendor
+library (imported lazily, so the package imports without any of them):
 
-- `nvml`: real NVIDIA GPUs through NVML, the only module that imports ``pynvml`` (lazily).
-  Its window logic (counter delta, sampler thread, widening short windows, bridging a
-  counter reset) lives in `counter`, shared with the counter backends still to come
-  (AMD SMI, CPU RAPL).
-- `simulated`: a seeded model of a catalogue GPU class for machines without a GPU; its
-  readings say ``meter_kind="simulated"`` and carry ``SIM-`` GPU UUIDs.
-- `select`: ``auto`` / ``nvml`` / ``simulated``, as the node's ``--meter`` option says.
+- `nvml`: NVIDIA GPUs through NVML (``pynvml``).
+- `amd`: AMD GPUs through AMD SMI (``amdsmi``, not a dependency: it needs ROCm).
+- `rapl`: CPU packages through Linux RAPL powercap files (package + DRAM, wrap-around undone).
+- `simulated`: a seeded model of a catalogue class for machines without the device; its
+  readings say ``meter_kind="simulated"`` and carry ``SIM-`` UUIDs.
+
+The window logic the three counters share (counter delta, sampler thread, widening short
+windows, refusing a counter that went backwards) lives in `counter`; `visible` applies
+``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` by UUID; `select` picks a backend for
+the node's ``--meter`` option (``auto`` tries the registered class's vendor).
 
 Use it as::
 
@@ -20,10 +24,12 @@ A session that is left without `MeterSession.stop` (an exception) is aborted: it
 thread ends and the GPU is free for the next job.
 """
 
+from .amd import AmdSmiMeter
 from .base import (
     DEFAULT_MAX_SAMPLES,
     DEFAULT_MIN_WINDOW_S,
     DEFAULT_SAMPLE_INTERVAL_S,
+    METER_CHOICES,
     SIMULATED_UUID_PREFIX,
     Clock,
     EnergySource,
@@ -33,24 +39,38 @@ from .base import (
     MeterKindName,
     MeterSession,
     Reading,
+    check_meter_claim,
     gpu_id_hash,
     record_meter_kind,
 )
-from .counter import CounterDevice, CounterMeter, CounterSession, DeviceReadError
+from .counter import (
+    CounterDevice,
+    CounterMeter,
+    CounterSession,
+    CounterWentBackwards,
+    DeviceReadError,
+    WindowTooShort,
+)
 from .nvml import NvmlMeter
+from .rapl import RaplMeter
 from .samples import PowerSample, SampleBuffer, UtilisationSample
-from .select import select_meter
+from .select import REAL_KINDS, auto_order, select_meter
 from .simulated import SimulatedMeter
+from .visible import visible_gpus
 
 __all__ = [
     "DEFAULT_MAX_SAMPLES",
     "DEFAULT_MIN_WINDOW_S",
     "DEFAULT_SAMPLE_INTERVAL_S",
+    "METER_CHOICES",
+    "REAL_KINDS",
     "SIMULATED_UUID_PREFIX",
+    "AmdSmiMeter",
     "Clock",
     "CounterDevice",
     "CounterMeter",
     "CounterSession",
+    "CounterWentBackwards",
     "DeviceReadError",
     "EnergySource",
     "GpuInfo",
@@ -60,11 +80,16 @@ __all__ = [
     "MeterSession",
     "NvmlMeter",
     "PowerSample",
+    "RaplMeter",
     "Reading",
     "SampleBuffer",
     "SimulatedMeter",
     "UtilisationSample",
+    "WindowTooShort",
+    "auto_order",
+    "check_meter_claim",
     "gpu_id_hash",
     "record_meter_kind",
     "select_meter",
+    "visible_gpus",
 ]

@@ -1,8 +1,10 @@
-"""What every meter backend shares: the reading, the GPU description and the interfaces.
+"""What every meter backend shares: the reading, the device description and the interfaces.
 
-A backend (`nvml`, `simulated`; AMD SMI and RAPL later) subclasses `Meter` and `MeterSession`.
-`Meter` owns the rule that one GPU measures one job at a time; `MeterSession` owns the rule that
-a window ends exactly once, by `stop` (a `Reading`) or `abort` (nothing).
+A backend (`nvml`, `amd`, `rapl`, `simulated`) subclasses `Meter` and `MeterSession`.
+`Meter` owns the rule that one device measures one job at a time (its energy counter is per
+device, not per process); `MeterSession` owns the rule that a window ends exactly once, by
+`stop` (a `Reading`) or `abort` (nothing). Devices are named by UUID; an index is only a
+position in `Meter.describe`, never a CUDA or HIP ordinal.
 """
 
 from __future__ import annotations
@@ -21,16 +23,15 @@ from jouleledger.eip712.records import MeterKind
 from ..errors import MeterError
 from .samples import PowerSample, UtilisationSample
 
-MeterKindName = Literal["nvml", "simulated"]
-"""A `jouleledger.records.MeterKind` as a reading spells it (the member's name, lower case)."""
-MeterChoice = Literal["auto", "nvml", "simulated"]
-EnergySource = Literal["counter", "power_integral", "counter_since_reset", "model"]
+MeterKindName = Literal["nvml", "amd-smi", "rapl", "simulated"]
+"""A `jouleledger.records.MeterKind` as a reading spells it (`MeterKind.label`)."""
+MeterChoice = Literal["auto", "nvml", "amd-smi", "rapl", "simulated"]
+METER_CHOICES: Final[tuple[MeterChoice, ...]] = ("auto", "nvml", "amd-smi", "rapl", "simulated")
+EnergySource = Literal["counter", "model"]
 """Where `Reading.energy_mj` comes from.
 
-- ``counter``: energy counter delta over the window (the normal, attested case).
-- ``power_integral``: the counter was reset during the window; integral of the power samples.
-- ``counter_since_reset``: the counter was reset and no power samples exist; energy counted
-  since the reset only (a lower bound).
+- ``counter``: energy counter delta over the window (the only measured case; a window in
+  which the counter went backwards is refused, never bridged).
 - ``model``: the simulated meter's power model.
 """
 
@@ -47,25 +48,54 @@ def record_meter_kind(name: MeterKindName) -> MeterKind:
     """The usage record's `MeterKind` for a reading's `meter_kind`.
 
     Args:
-        name: ``nvml`` or ``simulated``.
+        name: ``nvml``, ``amd-smi``, ``rapl`` or ``simulated``.
 
     Raises:
-        KeyError: not a meter kind the SDK knows.
+        ValueError: not a meter kind the SDK knows.
     """
-    return MeterKind[name.upper()]
+    return MeterKind.from_label(name)
 
 
 def gpu_id_hash(gpu_uuid: str) -> str:
     """The on-chain identity of a GPU: keccak256 of its UUID string (UTF-8), as 0x-hex bytes32.
 
     Args:
-        gpu_uuid: NVML's UUID (``GPU-...``, ``MIG-...``) or a simulated one (``SIM-...``).
+        gpu_uuid: the vendor's UUID (``GPU-...``, ``MIG-...``), a RAPL package's (``CPU-...``)
+            or a simulated one (``SIM-...``).
     """
     return "0x" + keccak(text=gpu_uuid).hex()
 
 
+def check_meter_claim(meter_kind: str, gpu_uuid: str, energy_source: str) -> None:
+    """Refuse a meter kind its device and energy contradict: a simulated reading must carry a
+    ``SIM-`` GPU and model energy, and nothing else may, so a simulated record can never
+    claim a real meter kind (nor a measured one pass as simulated).
+
+    Args:
+        meter_kind: the reading's or record's meter kind label.
+        gpu_uuid: its device's UUID.
+        energy_source: where its energy came from (``counter`` or ``model``).
+
+    Raises:
+        ValueError: they contradict each other.
+    """
+    simulated_uuid = gpu_uuid.startswith(SIMULATED_UUID_PREFIX)
+    if meter_kind == "simulated":
+        if not simulated_uuid or energy_source != "model":
+            raise ValueError("a simulated reading needs a SIM- GPU and model energy")
+    elif simulated_uuid or energy_source == "model":
+        raise ValueError(
+            f"a measured ({meter_kind}) reading cannot carry a simulated GPU or model energy"
+        )
+
+
 class GpuInfo(BaseModel):
-    """One GPU a meter can measure."""
+    """One device a meter can measure: a GPU, or a CPU package for RAPL.
+
+    `index` is the device's position in its meter's list (NVML's, AMD SMI's or the powercap
+    tree's order), not the CUDA or HIP ordinal a framework uses: `uuid` is what ties the
+    metered device to the one a job runs on.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -118,12 +148,7 @@ class Reading(BaseModel):
             raise ValueError("end_time is before start_time")
         if self.gpu_id_hash != gpu_id_hash(self.gpu_uuid):
             raise ValueError("gpu_id_hash is not keccak256 of gpu_uuid")
-        simulated_uuid = self.gpu_uuid.startswith(SIMULATED_UUID_PREFIX)
-        if self.meter_kind == "simulated":
-            if not simulated_uuid or self.energy_source != "model":
-                raise ValueError("a simulated reading needs a SIM- GPU and model energy")
-        elif simulated_uuid or self.energy_source == "model":
-            raise ValueError("an NVML reading cannot carry a simulated GPU or model energy")
+        check_meter_claim(self.meter_kind, self.gpu_uuid, self.energy_source)
         return self
 
 
@@ -187,54 +212,83 @@ class MeterSession(AbstractContextManager["MeterSession"], ABC):
 
 
 class Meter(AbstractContextManager["Meter"], ABC):
-    """Measures jobs on the GPUs of this machine, one job per GPU at a time.
+    """Measures jobs on the devices of this machine, one job per device at a time.
 
-    An energy counter is per GPU, not per process, so two overlapping jobs on one GPU would
-    each be credited the other's energy; `start` refuses that. Backends set `kind` and
+    An energy counter is per device, not per process, so two overlapping jobs on one device
+    would each be credited the other's energy; `start` refuses that. Backends set `kind` and
     implement `describe` and `_open`.
     """
 
     kind: ClassVar[MeterKindName]
 
     def __init__(self) -> None:
-        self._busy: set[int] = set()
+        self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._closed = False
 
     @abstractmethod
     def describe(self) -> list[GpuInfo]:
-        """The GPUs this meter can measure, by index."""
+        """The devices this meter can measure, in its own order."""
 
-    def start(self, job_id: int, *, gpu_index: int = 0) -> MeterSession:
-        """Open the measurement window for `job_id` on one GPU.
+    def device(self, *, gpu_index: int | None = None, gpu_uuid: str | None = None) -> GpuInfo:
+        """One of `describe`'s devices, by UUID (preferred) or by its index in that list.
+
+        Args:
+            gpu_index: the device's `GpuInfo.index`.
+            gpu_uuid: the device's UUID; wins over `gpu_index`.
+
+        Raises:
+            MeterError: no such device (the message lists the known ones).
+        """
+        gpus = self.describe()
+        if gpu_uuid is not None:
+            found = [gpu for gpu in gpus if gpu.uuid == gpu_uuid]
+            what = f"UUID {gpu_uuid}"
+        else:
+            index = 0 if gpu_index is None else gpu_index
+            found = [gpu for gpu in gpus if gpu.index == index]
+            what = f"index {index}"
+        if not found:
+            known = ", ".join(f"{gpu.index}: {gpu.uuid}" for gpu in gpus) or "none"
+            raise MeterError(f"no GPU with {what}; this {self.kind} meter has {known}")
+        return found[0]
+
+    def busy(self) -> set[str]:
+        """UUIDs of the devices measuring a job now."""
+        with self._busy_lock:
+            return set(self._busy)
+
+    def start(
+        self, job_id: int, *, gpu_index: int | None = None, gpu_uuid: str | None = None
+    ) -> MeterSession:
+        """Open the measurement window for `job_id` on one device.
 
         Args:
             job_id: the on-chain job id; it ends up in the reading.
-            gpu_index: which GPU (an index from `describe`).
+            gpu_index: which device, as an index from `describe` (default 0).
+            gpu_uuid: which device, by UUID; wins over `gpu_index`.
 
         Raises:
-            MeterError: no GPU with that index, the GPU is measuring another job, or it
-                could not be read.
-            MeterUnavailable: the GPU cannot be metered at all (no energy counter).
+            MeterError: no such device, the device is measuring another job, or it could
+                not be read.
+            MeterUnavailable: the device cannot be metered at all (no energy counter).
         """
         if self._closed:
             raise MeterError(f"the {self.kind} meter is closed")
         if job_id < 0:
             raise MeterError(f"job id must be a non-negative integer, got {job_id}")
-        gpus = {gpu.index: gpu for gpu in self.describe()}
-        if gpu_index not in gpus:
-            raise MeterError(f"no GPU with index {gpu_index}; this meter has {sorted(gpus)}")
+        gpu = self.device(gpu_index=gpu_index, gpu_uuid=gpu_uuid)
         with self._busy_lock:
-            if gpu_index in self._busy:
+            if gpu.uuid in self._busy:
                 raise MeterError(
-                    f"GPU {gpu_index} is already measuring a job; its energy counter is per "
-                    "GPU, so jobs on one GPU must not overlap"
+                    f"GPU {gpu.index} ({gpu.uuid}) is already measuring a job; its energy "
+                    "counter is per device, not per process, so jobs on one GPU must not overlap"
                 )
-            self._busy.add(gpu_index)
+            self._busy.add(gpu.uuid)
         try:
-            return self._open(job_id, gpus[gpu_index], lambda: self._free(gpu_index))
+            return self._open(job_id, gpu, lambda: self._free(gpu.uuid))
         except BaseException:
-            self._free(gpu_index)
+            self._free(gpu.uuid)
             raise
 
     def close(self) -> None:
@@ -247,9 +301,9 @@ class Meter(AbstractContextManager["Meter"], ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _free(self, gpu_index: int) -> None:
+    def _free(self, gpu_uuid: str) -> None:
         with self._busy_lock:
-            self._busy.discard(gpu_index)
+            self._busy.discard(gpu_uuid)
 
     @abstractmethod
     def _open(self, job_id: int, gpu: GpuInfo, release: Callable[[], None]) -> MeterSession: ...

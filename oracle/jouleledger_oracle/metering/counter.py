@@ -2,18 +2,22 @@
 
 Energy is the counter's delta over the job window (DESIGN.md). A background thread samples
 power, utilisation and the counter, so the counter can be cross-checked against the power
-integral and a counter reset inside the window can be bridged. A backend (NVML today; AMD SMI
-and RAPL have counters too) only says how to read one device: it subclasses `CounterDevice`
-and `CounterMeter` and translates its vendor library's errors into `DeviceReadError`.
+integral and a counter that goes backwards inside the window (a driver reload, a GPU reset)
+is seen even when the end value exceeds the start. Such a window is refused
+(`CounterWentBackwards`): the node runs the job again, and a negative or bridged delta is
+never signed. A backend (`nvml`, `amd`, `rapl`) only says how to read one device: it
+subclasses `CounterDevice` and `CounterMeter` and translates its vendor library's errors into
+`DeviceReadError`. A counter that wraps by design (RAPL) is unwrapped by its device.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
 from ..errors import ConfigError, MeterError, MeterUnavailable
@@ -22,7 +26,6 @@ from .base import (
     DEFAULT_MIN_WINDOW_S,
     DEFAULT_SAMPLE_INTERVAL_S,
     Clock,
-    EnergySource,
     GpuInfo,
     Meter,
     MeterSession,
@@ -33,6 +36,16 @@ from .samples import SampleBuffer
 _WIDEN_POLL_S: Final = 0.05
 _CROSS_CHECK_MIN_WINDOW_S: Final = 5.0
 _CROSS_CHECK_TOLERANCE: Final = 0.2
+
+
+class CounterWentBackwards(MeterError):
+    """The energy counter went backwards during the window (driver reload, device reset):
+    its delta cannot be attested, so the window is refused and the job is measured again."""
+
+
+class WindowTooShort(MeterError):
+    """The window is shorter than the counter's update period, so the counter cannot say
+    what the job used; widen it (the default) or give the job more work."""
 
 
 class DeviceReadError(Exception):
@@ -57,6 +70,8 @@ class CounterDevice(ABC):
     """The vendor library's name in messages (``NVML``)."""
     no_counter_hint: ClassVar[str]
     """Why a GPU may lack the energy counter, for the message that says it does."""
+    update_period_s: ClassVar[float] = 0.1
+    """How often the counter moves; a window shorter than this is refused."""
 
     @abstractmethod
     def energy_mj(self) -> int:
@@ -88,6 +103,8 @@ class CounterMeter(Meter):
         max_samples: bound on the samples kept per reading (older ones are thinned).
         clock: unix time in seconds; injectable for tests.
         sleep: waits while widening; injectable for tests.
+        environ: the environment whose ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES``
+            decide which GPUs are listed (default `os.environ`, read once, here).
 
     Raises:
         ConfigError: `sample_interval_s` is not positive.
@@ -104,8 +121,10 @@ class CounterMeter(Meter):
         max_samples: int = DEFAULT_MAX_SAMPLES,
         clock: Clock = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._environ: Mapping[str, str] = dict(os.environ if environ is None else environ)
         if sample_interval_s is not None and sample_interval_s <= 0:
             raise ConfigError(f"sample_interval_s must be positive, got {sample_interval_s}")
         self.sample_interval_s = sample_interval_s
@@ -132,6 +151,16 @@ class CounterMeter(Meter):
     @abstractmethod
     def _device(self, gpu: GpuInfo) -> CounterDevice:
         """The readouts of one of `describe`'s GPUs."""
+
+    def close(self) -> None:
+        """Stop accepting jobs and shut the vendor library down (once)."""
+        if self._closed:
+            return
+        super().close()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Release the vendor library (NVML, AMD SMI); nothing to release by default."""
 
     def _open(self, job_id: int, gpu: GpuInfo, release: Callable[[], None]) -> MeterSession:
         return CounterSession(self, job_id, gpu, self._device(gpu), release)
@@ -201,13 +230,15 @@ class CounterSession(MeterSession):
     def _sample_power_and_utilisation(self, t: float) -> None:
         try:
             self._buffer.add_power(t, self._device.power_mw())
-        except DeviceReadError:
-            self._buffer.count_error()
+        except DeviceReadError as exc:
+            if not exc.unsupported:
+                self._buffer.count_error()
         try:
             gpu_pct, memory_pct = self._device.utilisation()
             self._buffer.add_utilisation(t, gpu_pct, memory_pct)
-        except DeviceReadError:
-            self._buffer.count_error()
+        except DeviceReadError as exc:
+            if not exc.unsupported:
+                self._buffer.count_error()
 
     def _run_sampler(self, interval_s: float) -> None:
         while not self._stop_event.wait(interval_s):
@@ -262,17 +293,19 @@ class CounterSession(MeterSession):
 
         window_s = max(0.0, t1 - self._t0)
         work_s = max(0.0, work_end - self._t0)
+        self._check_counter(e1, window_s)
         if widened and window_s > work_s:
             notes.append(
                 f"window widened from {work_s * 1000:.0f} ms to {window_s * 1000:.0f} ms so the "
-                "energy counter (updated about every 100 ms) could advance"
+                f"energy counter (updated about every {self._device.update_period_s * 1000:g} "
+                "ms) could advance"
             )
         power_integral = round(buffer.power_integral_mj) if buffer.power_count >= 2 else None
-        energy, source = choose_energy(buffer, e1 - self._e0, power_integral, window_s, notes)
+        delta = e1 - self._e0
+        cross_check(delta, power_integral, window_s, notes)
         if buffer.read_errors:
             notes.append(f"{buffer.read_errors} {self._device.label} sample read(s) failed")
-        counter_reset = buffer.counter_resets > 0
-        coarse = window_s < meter.min_window_s or (e1 == self._e0 and not counter_reset)
+        coarse = window_s < meter.min_window_s or e1 == self._e0
         return Reading(
             job_id=self.job_id,
             meter_kind=meter.kind,
@@ -283,61 +316,59 @@ class CounterSession(MeterSession):
             end_time=math.ceil(t1),
             gpu_millis=round(window_s * 1000),
             work_millis=round(work_s * 1000),
-            energy_mj=energy,
-            energy_source=source,
+            energy_mj=delta,
+            energy_source="counter",
             power_integral_mj=power_integral,
             power_samples=tuple(buffer.power),
             utilisation_samples=tuple(buffer.utilisation),
             coarse=coarse,
-            counter_reset=counter_reset,
+            counter_reset=False,
             notes=tuple(notes),
         )
+
+    def _check_counter(self, e1: int, window_s: float) -> None:
+        """Refuse a window the counter cannot vouch for: it went backwards, or it is shorter
+        than the counter's update period."""
+        resets = self._buffer.counter_resets
+        if resets or e1 < self._e0:
+            raise CounterWentBackwards(
+                f"GPU {self.gpu.index}'s {self._device.label} energy counter went backwards "
+                f"{max(resets, 1)} time(s) during job {self.job_id} (driver reload or device "
+                f"reset?): from {self._e0} mJ it read {e1} mJ at the end. The window is refused, "
+                "never signed with a negative or bridged delta; the job is measured again"
+            )
+        period = self._device.update_period_s
+        if window_s < period:
+            raise WindowTooShort(
+                f"job {self.job_id}'s window on GPU {self.gpu.index} lasted "
+                f"{window_s * 1000:.0f} ms, shorter than the {self._device.label} counter's "
+                f"update period ({period * 1000:g} ms): it cannot be attested. Keep "
+                "window widening on (the default) or give the job more work"
+            )
 
     def _cancel(self) -> None:
         self._stop_sampler()
 
 
-def choose_energy(
-    buffer: SampleBuffer,
-    delta_mj: int,
-    power_integral: int | None,
-    window_s: float,
-    notes: list[str],
-) -> tuple[int, EnergySource]:
-    """The window's energy and where it comes from, explaining any departure in `notes`.
-
-    The counter delta when the counter only went forward (DESIGN.md); after a reset, the
-    power integral (or, without power samples, the counter's energy since the reset).
+def cross_check(
+    delta_mj: int, power_integral: int | None, window_s: float, notes: list[str]
+) -> None:
+    """Note when the power integral disagrees with the counter delta by more than 20 % over a
+    window long enough (5 s) for the comparison to mean something. The counter still wins.
 
     Args:
-        buffer: the window's samples.
         delta_mj: counter at the end minus counter at the start.
         power_integral: the integral of the power samples, or None with fewer than two.
         window_s: the window's length in seconds.
-        notes: the reading's notes; explanations are appended.
+        notes: the reading's notes; the explanation is appended.
     """
-    if buffer.counter_resets == 0:
-        if (
-            power_integral is not None
-            and window_s >= _CROSS_CHECK_MIN_WINDOW_S
-            and delta_mj > 0
-            and abs(power_integral - delta_mj) > _CROSS_CHECK_TOLERANCE * delta_mj
-        ):
-            notes.append(
-                f"power integral {power_integral} mJ differs from the counter delta "
-                f"{delta_mj} mJ by more than {_CROSS_CHECK_TOLERANCE:.0%}"
-            )
-        return delta_mj, "counter"
-    if power_integral is not None:
+    if (
+        power_integral is not None
+        and window_s >= _CROSS_CHECK_MIN_WINDOW_S
+        and delta_mj > 0
+        and abs(power_integral - delta_mj) > _CROSS_CHECK_TOLERANCE * delta_mj
+    ):
         notes.append(
-            f"energy counter went backwards {buffer.counter_resets} time(s) in the window "
-            f"(driver reload or GPU reset?); energy is the integral of {buffer.power_count} "
-            f"power samples instead; the counter alone accounts for at least "
-            f"{buffer.counter_segments_mj} mJ"
+            f"power integral {power_integral} mJ differs from the counter delta "
+            f"{delta_mj} mJ by more than {_CROSS_CHECK_TOLERANCE:.0%}"
         )
-        return power_integral, "power_integral"
-    notes.append(
-        f"energy counter went backwards {buffer.counter_resets} time(s) and no power "
-        "samples exist; energy counts only what accrued since the reset (a lower bound)"
-    )
-    return buffer.counter_segments_mj, "counter_since_reset"

@@ -3,12 +3,15 @@
 This is the only module in the project that touches NVML, and it imports ``pynvml`` lazily,
 so the package imports on machines without it. NVML's errors are translated here, into
 `DeviceReadError` for readouts and into `MeterUnavailable` (with what to do) at start; the
-window logic is the counter backends' (`counter.py`).
+window logic is the counter backends' (`counter.py`). NVML numbers GPUs its own way; the
+GPUs listed are those ``CUDA_VISIBLE_DEVICES`` shows, matched by UUID (`visible`).
+
+NVML's energy counter (``nvmlDeviceGetTotalEnergyConsumption``, Volta and newer) counts
+millijoules since the driver loaded, for the whole GPU: it is per device, not per process.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Protocol, cast
@@ -16,6 +19,8 @@ from typing import Any, ClassVar, Final, Protocol, cast
 from ..errors import MeterUnavailable
 from .base import GpuInfo, MeterKindName
 from .counter import CounterDevice, CounterMeter, DeviceReadError
+from .vendor import import_vendor_library, text
+from .visible import NVIDIA_VARIABLES, visible_gpus
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +49,12 @@ _NO_DRIVER_ADVICE: Final = (
 
 def _load_pynvml() -> _NvmlApi:
     """Import ``pynvml`` now, not at package import, so machines without it still work."""
-    try:
-        module = importlib.import_module("pynvml")
-    except ImportError as exc:
-        raise MeterUnavailable(
-            "the NVML meter needs the nvidia-ml-py package: pip install 'jouleledger[oracle]'; "
-            "or run the oracle with --meter simulated"
-        ) from exc
+    module = import_vendor_library(
+        "pynvml",
+        "the NVML meter needs the nvidia-ml-py package: pip install 'jouleledger[oracle]'; "
+        "or run the oracle with --meter simulated",
+    )
     return cast(_NvmlApi, module)
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _error_name(exc: Exception) -> str:
@@ -116,12 +115,17 @@ class NvmlMeter(CounterMeter):
         except self._nvml.NVMLError as exc:
             raise MeterUnavailable(self._init_advice(exc)) from exc
         self._handles: dict[int, object] = {}
-        return self._list_gpus()
+        gpus = self._list_gpus()
+        try:
+            return visible_gpus(gpus, self._environ, NVIDIA_VARIABLES)
+        except MeterUnavailable:
+            self.close()
+            raise
 
     def _list_gpus(self) -> list[GpuInfo]:
         """Every GPU NVML sees, with its handle kept in `_handles`; shuts NVML down on failure."""
         try:
-            driver = _text(self._nvml.nvmlSystemGetDriverVersion())
+            driver = text(self._nvml.nvmlSystemGetDriverVersion())
             gpus = []
             for index in range(self._nvml.nvmlDeviceGetCount()):
                 handle = self._nvml.nvmlDeviceGetHandleByIndex(index)
@@ -129,8 +133,8 @@ class NvmlMeter(CounterMeter):
                 gpus.append(
                     GpuInfo(
                         index=index,
-                        uuid=_text(self._nvml.nvmlDeviceGetUUID(handle)),
-                        name=_text(self._nvml.nvmlDeviceGetName(handle)),
+                        uuid=text(self._nvml.nvmlDeviceGetUUID(handle)),
+                        name=text(self._nvml.nvmlDeviceGetName(handle)),
                         driver_version=driver,
                     )
                 )
@@ -155,11 +159,7 @@ class NvmlMeter(CounterMeter):
             )
         return f"NVML failed to initialise ({name}: {exc}). " + _NO_DRIVER_ADVICE
 
-    def close(self) -> None:
-        """Shut NVML down (once)."""
-        if self._closed:
-            return
-        super().close()
+    def _shutdown(self) -> None:
         try:
             self._nvml.nvmlShutdown()
         except self._nvml.NVMLError as exc:

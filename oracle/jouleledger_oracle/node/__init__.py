@@ -3,12 +3,14 @@
 Two threads share the store (the source of truth), the chain client and the signer; the
 HTTP API only reads the store and queues requests, so nothing blocks the event loop.
 
-- `worker` (`Worker`, fed by `intake.Intake`): claims the highest-priority job the provider
-  may take (``claimNext``), or takes a job queued through the API; finds its spec (registry
-  or default); runs it on the metered GPU; saves the measurement; signs the record built
-  from the *stored* measurement with `OracleStore.sign_once`.
+- `worker` (`Worker`, fed by `intake.Intake`): claims as many of the highest-priority jobs
+  as the node has free GPUs, in one call (`Chain.claim_many`), or takes jobs queued through
+  the API; finds each one's spec (registry or default); runs it on its own GPU's lane
+  (`lanes`: one job per GPU at a time, metered on that GPU over its own window, since the
+  energy counter is per device, not per process); saves the measurement; signs the record
+  built from the *stored* measurement with `OracleStore.sign_once`.
 - `settler` (`Settler`): settles signed jobs, alone or in batches, and runs the
-  `withdrawals` of payments whose dispute window has passed.
+  `withdrawals` of payments whose dispute window has passed (at most 256 jobs a call).
 - `issues`: why a job is not moving, and the policy for settlements the market refuses.
 - `stats`: what each GPU measured and earned.
 - `coordinator` (`OracleNode`): wires them and owns the threads.

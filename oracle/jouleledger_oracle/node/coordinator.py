@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from ..chain import Chain
-from ..metering import Meter
+from ..metering import GpuInfo, Meter
 from ..metrics import NodeMetrics
 from ..settings import NodeConfig
 from ..signer import OracleSigner
@@ -34,7 +34,8 @@ class OracleNode:
     Args:
         chain: the market, as the provider (see `jouleledger_oracle.chain`).
         store: the node's database.
-        meter: measures jobs (NVML or simulated).
+        meter: measures jobs (NVML, AMD SMI, RAPL or simulated); the node runs one job on
+            each of its devices at a time.
         signer: the oracle key registered for the provider.
         specs: job specs by hash, and the default spec.
         config: batch size and delays, polling, retries.
@@ -85,11 +86,12 @@ class OracleNode:
         for thread in self._threads:
             thread.start()
         logger.info(
-            "node: started for provider %s, oracle signer %s, %s meter, batches of %d "
-            "(at most %.3g s wait)",
+            "node: started for provider %s, oracle signer %s, %s meter on %d GPU(s) (one job "
+            "per GPU), batches of %d (at most %.3g s wait)",
             self.provider,
             self.signer.address,
             self.meter.kind,
+            len(self.worker.lanes.devices),
             self.config.batch_size,
             self.config.batch_delay_s,
         )
@@ -137,8 +139,16 @@ class OracleNode:
 
     @property
     def running_job(self) -> int | None:
-        """The job being run now, if any."""
+        """A job being run now (the lowest id), if any."""
         return self.worker.running_job
+
+    def running_jobs(self) -> dict[str, int]:
+        """The job each busy GPU runs now, by GPU UUID."""
+        return self.worker.running_jobs()
+
+    def devices(self) -> list[GpuInfo]:
+        """The GPUs the node runs jobs on, one job each at a time."""
+        return list(self.worker.lanes.devices)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block until `predicate` holds, re-checking whenever the node's threads have done
@@ -183,8 +193,21 @@ class OracleNode:
         return self.intake.queued(job_id)
 
     def gpu_totals(self) -> list[GpuTotals]:
-        """What each GPU measured and earned, by GPU index."""
-        return self._ctx.stats.gpus()
+        """What each GPU measured and earned, by GPU index: every GPU the node runs on (zeros
+        for one that has not run a job yet), and GPUs that measured jobs in earlier runs."""
+        measured = {g.gpu_uuid: g for g in self._ctx.stats.gpus()}
+        totals = [
+            measured.pop(d.uuid)
+            if d.uuid in measured
+            else GpuTotals(
+                gpu_uuid=d.uuid,
+                gpu_index=d.index,
+                gpu_id_hash=d.gpu_id_hash,
+                meter_kind=self.meter.kind,
+            )
+            for d in self.devices()
+        ]
+        return sorted([*totals, *measured.values()], key=lambda g: (g.gpu_index, g.gpu_uuid))
 
     def totals(self) -> NodeTotals:
         """What every GPU measured and earned, together."""

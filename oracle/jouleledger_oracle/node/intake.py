@@ -1,5 +1,6 @@
 """How jobs reach the worker: the queue of jobs to run (recovered, retried or requested
-through the API), and claims of the highest-priority job off the market's queue."""
+through the API), and claims of the highest-priority jobs off the market's queue, as many
+in one call as the node has free GPUs."""
 
 from __future__ import annotations
 
@@ -121,44 +122,53 @@ class Intake:
             if not (again and again.state is JobState.CLAIMED and again.provider == ctx.provider):
                 raise RunRefused(f"cannot claim job {job_id}: {exc}") from exc
 
-    def next_job(self) -> int | None:
-        """The next job to run: a queued one that is due, else one claimed off the market
-        (when the node claims jobs); None when there is none.
+    def next_jobs(self, n: int) -> list[int]:
+        """Up to `n` jobs to run, one per free GPU: queued ones that are due first, then
+        (when the node claims jobs) the best jobs on the market, claimed in one call.
+
+        Args:
+            n: how many GPUs are free.
 
         Raises:
             ChainUnavailable: the chain could not be asked.
         """
         ctx = self._ctx
         now = ctx.clock()
+        jobs: list[int] = []
         with self._lock:
             for _ in range(len(self._queue)):
+                if len(jobs) >= n:
+                    break
                 job_id = self._queue.popleft()
                 issue = ctx.issues.get(job_id)
                 if issue is not None and issue.retry_at > now and not issue.permanent:
                     self._queue.append(job_id)  # not due yet
                     continue
                 self._queued.discard(job_id)
-                return job_id
-        return self._claim_next() if ctx.config.claim_jobs else None
+                jobs.append(job_id)
+        if len(jobs) < n and ctx.config.claim_jobs:
+            jobs.extend(self._claim(n - len(jobs)))
+        return jobs
 
-    def _claim_next(self) -> int | None:
+    def _claim(self, n: int) -> list[int]:
         ctx = self._ctx
         try:
-            job_id = ctx.chain.claim_next()
+            claimed = ctx.chain.claim_many(n)
         except NoEligibleJob:
-            ctx.chain_ok()
-            return None
+            claimed = []
         except ChainRejected as exc:
             ctx.chain_ok()
             ctx.error(f"claiming: {exc}", kind=type(exc).__name__)
             logger.warning("node: the market refused a claim: %s", exc)
             ctx.sleep(ctx.config.poll_interval_s)
-            return None
+            return []
         ctx.chain_ok()
-        ctx.metrics.add(claims=1)
-        ctx.store.mark_claimed(job_id)
-        self._log_claim(job_id)
-        return job_id
+        if claimed:
+            ctx.metrics.add(claims=len(claimed))
+        for job_id in claimed:
+            ctx.store.mark_claimed(job_id)
+            self._log_claim(job_id)
+        return claimed
 
     def _log_claim(self, job_id: int) -> None:
         """Say what put the job first: its bid and the boost from its client's holdings."""

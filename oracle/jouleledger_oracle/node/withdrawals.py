@@ -14,7 +14,8 @@ from .context import NodeContext
 
 logger = logging.getLogger("jouleledger_oracle.node")
 
-WITHDRAW_CHUNK: Final = 100  # job ids per withdraw transaction
+WITHDRAW_CHUNK: Final = 256
+"""Job ids per withdraw transaction: the market's ``withdraw(uint256[])`` takes at most 256."""
 
 
 class Withdrawals:

@@ -1,22 +1,25 @@
-"""The worker: recovers the store after a restart, then takes jobs one at a time (the energy
-counter is per GPU), runs them on the metered GPU, stores the measurement and signs the
-record built from the *stored* measurement, once (`OracleStore.sign_once`)."""
+"""The worker: recovers the store after a restart, then takes as many jobs as the node has
+free GPUs and runs each on its own GPU's lane (`lanes`: one job per GPU at a time, since the
+energy counter is per device, not per process), metered on that GPU over its own window;
+stores the measurement and signs the record built from the *stored* measurement, once
+(`OracleStore.sign_once`)."""
 
 from __future__ import annotations
 
 import logging
 
-from jouleledger.records import record_digest
 from jouleledger.types import JobState
 
 from ..attestation import Measurement
 from ..chain import ChainUnavailable
 from ..errors import MeterError, WorkloadError
-from ..metering import Meter
+from ..metering import GpuInfo, Meter
 from ..specs import SpecRegistry
 from ..workloads import run_job
 from .context import NodeContext
 from .intake import Intake
+from .lanes import GpuLanes, choose_devices
+from .signing import sign_measurement
 
 logger = logging.getLogger("jouleledger_oracle.node")
 
@@ -27,8 +30,11 @@ class Worker:
     Args:
         ctx: the node's shared state.
         intake: the queue it takes jobs from.
-        meter: measures jobs (NVML or simulated).
+        meter: measures jobs (any backend).
         specs: job specs by hash, and the default spec.
+
+    Raises:
+        ConfigError: ``config.gpus`` names a GPU the meter lacks.
     """
 
     def __init__(self, ctx: NodeContext, intake: Intake, meter: Meter, specs: SpecRegistry):
@@ -36,7 +42,17 @@ class Worker:
         self._intake = intake
         self.meter = meter
         self.specs = specs
-        self.running_job: int | None = None
+        self.lanes = GpuLanes(choose_devices(meter, ctx.config.gpus), self._run_on, self._ended)
+
+    @property
+    def running_job(self) -> int | None:
+        """A job being run now (the lowest id), if any; `running_jobs` has them all."""
+        running = self.lanes.running()
+        return min(running.values()) if running else None
+
+    def running_jobs(self) -> dict[str, int]:
+        """The job each busy GPU runs now, by GPU UUID."""
+        return self.lanes.running()
 
     def main(self) -> None:
         """The worker thread: recover (retried until it succeeds), then run jobs until the
@@ -50,22 +66,38 @@ class Worker:
                 ctx.notify()
         while not ctx.stop.is_set():
             ctx.keep_trying(self._step, "worker")
+        self.lanes.shutdown()
 
     def _recover_once(self) -> bool:
         self.recover()
         return True
 
     def _step(self) -> None:
+        """Hand a job to every free GPU; re-raise a lane's failure (so it is counted and
+        backed off from, as the worker's own)."""
         ctx = self._ctx
+        failure = self.lanes.failure()
+        if failure is not None:
+            raise failure
         ctx.wake_worker.clear()
-        job_id = self._intake.next_job()
-        if job_id is None:
+        free = self.lanes.free()
+        jobs = self._intake.next_jobs(len(free)) if free else []
+        running = set(self.lanes.running().values())
+        jobs = [job_id for job_id in jobs if job_id not in running]  # asked for twice
+        if not jobs:
             ctx.sleep(ctx.config.poll_interval_s, ctx.wake_worker)
             return
-        try:
-            self._process_or_requeue(job_id)
-        finally:
-            ctx.notify()
+        for gpu, job_id in zip(free, jobs, strict=False):
+            self.lanes.dispatch(gpu, job_id)
+
+    def _run_on(self, job_id: int, gpu: GpuInfo) -> None:
+        """A lane's work: bring `job_id` to signed on `gpu`."""
+        self._process_or_requeue(job_id, gpu)
+
+    def _ended(self) -> None:
+        """A lane finished: look for the next job, and wake `OracleNode.wait_until`."""
+        self._ctx.wake_worker.set()
+        self._ctx.notify()
 
     def recover(self) -> None:
         """Rebuild memory from the store, adopt claims the store missed (a crash between a
@@ -115,11 +147,11 @@ class Worker:
                 if stored is not None:
                     self._ctx.stats.record_measurement(Measurement.from_fields(stored.record))
 
-    def _process_or_requeue(self, job_id: int) -> None:
+    def _process_or_requeue(self, job_id: int, gpu: GpuInfo) -> None:
         """`_process`, putting the job back in the queue when it fails for a reason that
         retrying may cure (the chain was unavailable, an unexpected error)."""
         try:
-            self._process(job_id)
+            self._process(job_id, gpu)
         except ChainUnavailable:
             self._intake.enqueue(job_id)
             raise
@@ -136,8 +168,8 @@ class Worker:
                 self._intake.enqueue(job_id)
             raise
 
-    def _process(self, job_id: int) -> None:
-        """Bring one job from claimed to signed."""
+    def _process(self, job_id: int, gpu: GpuInfo) -> None:
+        """Bring one job from claimed to signed, running it on `gpu` if it needs running."""
         store = self._ctx.store
         row = store.get_job(job_id)
         if row is not None and row.state not in ("claimed", "measured"):
@@ -148,7 +180,7 @@ class Worker:
         elif row is not None and row.state == "measured":
             raise AssertionError(f"job {job_id} is measured but has no measurement")
         else:
-            measurement = self._run(job_id)
+            measurement = self._run(job_id, gpu)
         if measurement is None:
             return
         self.sign(job_id, measurement)
@@ -170,7 +202,7 @@ class Worker:
         ctx.issues.set(job_id, "run", message, permanent=True)
         return False
 
-    def _run(self, job_id: int) -> Measurement | None:
+    def _run(self, job_id: int, gpu: GpuInfo) -> Measurement | None:
         ctx = self._ctx
         if not self._runnable(job_id):
             return None
@@ -184,11 +216,7 @@ class Worker:
                     spec_hash.hex(),
                     spec.workload,
                 )
-            self.running_job = job_id
-            try:
-                result = run_job(spec, self.meter, job_id=job_id, gpu_index=ctx.config.gpu_index)
-            finally:
-                self.running_job = None
+            result = run_job(spec, self.meter, job_id=job_id, gpu_uuid=gpu.uuid)
         except (WorkloadError, MeterError) as exc:
             self._failed(job_id, exc)
             return None
@@ -201,11 +229,12 @@ class Worker:
         ctx.metrics.add(jobs_run=1)
         ctx.stats.record_measurement(kept)
         logger.info(
-            "node: job %d measured: %d tokens, %d mJ, %d ms on %s (%s meter)",
+            "node: job %d measured: %d tokens, %d mJ, %d ms on GPU %d %s (%s meter)",
             job_id,
             kept.ai_tokens,
             kept.energy_mj,
             kept.gpu_millis,
+            kept.gpu_index,
             kept.gpu_uuid,
             kept.meter_kind,
         )
@@ -232,21 +261,5 @@ class Worker:
             self._intake.enqueue(job_id)
 
     def sign(self, job_id: int, measurement: Measurement) -> None:
-        """Sign the record of the stored measurement, once (the store keeps the signature).
-
-        Args:
-            job_id: the job.
-            measurement: its stored measurement.
-
-        Raises:
-            AttestationConflict: the job is already signed over another digest.
-        """
-        ctx = self._ctx
-        digest = record_digest(ctx.domain, measurement.usage_record())
-
-        def sign(data: bytes) -> bytes:
-            signature = ctx.signer.sign_digest(data)
-            ctx.metrics.add(attestations_signed=1)
-            return signature
-
-        ctx.store.sign_once(job_id, digest, sign)
+        """`sign_measurement` in this node (its arguments and errors)."""
+        sign_measurement(self._ctx, job_id, measurement)

@@ -35,9 +35,15 @@ class JobSpec(BaseModel):
 
 @dataclass(frozen=True)
 class WorkloadContext:
-    """Where the workload runs: the GPU the meter is measuring."""
+    """Where the workload runs: the device the meter is measuring.
+
+    `gpu_uuid` is what places the job (`devices`); `gpu_index` is the meter's own index,
+    for messages only: it is not a CUDA or HIP ordinal.
+    """
 
     gpu_index: int = 0
+    gpu_uuid: str | None = None
+    meter_kind: str = "simulated"
 
 
 @dataclass(frozen=True)

@@ -112,19 +112,22 @@ def run_job(
     meter: Meter,
     *,
     job_id: int,
-    gpu_index: int = 0,
+    gpu_index: int | None = None,
+    gpu_uuid: str | None = None,
     workloads: Mapping[str, Workload[Any]] = WORKLOADS,
 ) -> JobResult:
-    """Run a job's workload inside a meter session on one GPU.
+    """Run a job's workload inside a meter session on one device.
 
-    The spec is validated first, so a bad spec never opens a meter window. If the workload
-    fails, the session is aborted (the GPU is free again) and the error propagates.
+    The spec is validated first, so a bad spec never opens a meter window. The workload runs
+    on the device the session measures, found by its UUID (`devices`). If the workload
+    fails, the session is aborted (the device is free again) and the error propagates.
 
     Args:
         spec: what to run.
         meter: the node's meter.
         job_id: the on-chain job id, recorded in the reading.
-        gpu_index: the GPU to run and measure on.
+        gpu_index: the device to run and measure on, as the meter's index (default 0).
+        gpu_uuid: the device by UUID; wins over `gpu_index`.
         workloads: the workloads to choose from.
 
     Raises:
@@ -134,8 +137,10 @@ def run_job(
         MeterUnavailable: the GPU cannot be metered.
     """
     job, workload, inputs = resolve(spec, workloads)
-    with meter.start(job_id, gpu_index=gpu_index) as session:
-        produced = workload.run(inputs, WorkloadContext(gpu_index=gpu_index))
+    with meter.start(job_id, gpu_index=gpu_index, gpu_uuid=gpu_uuid) as session:
+        gpu = session.gpu
+        context = WorkloadContext(gpu_index=gpu.index, gpu_uuid=gpu.uuid, meter_kind=meter.kind)
+        produced = workload.run(inputs, context)
         reading = session.stop(work_units=produced.work_units)
     return JobResult(
         job_id=job_id,

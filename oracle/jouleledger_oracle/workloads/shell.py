@@ -24,6 +24,7 @@ from jouleledger.transport.processes import stop_process_group
 
 from ..errors import WorkloadError, WorkloadLimitExceeded, WorkloadTimeout
 from .base import Workload, WorkloadContext, WorkloadOutput
+from .devices import job_environment
 
 _MIB: Final = 1024 * 1024
 _OOM_MARKERS: Final = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
@@ -112,7 +113,9 @@ class Shell(Workload[ShellInputs]):
 
         Args:
             inputs: command and limits.
-            context: unused; the command chooses its GPU itself.
+            context: the metered device; the command sees only that GPU (by UUID in
+                ``CUDA_VISIBLE_DEVICES`` / ``ROCR_VISIBLE_DEVICES``) and its UUID in
+                ``JL_GPU_UUID``.
 
         Raises:
             WorkloadTimeout: it ran past `timeout_s` (it and its process group were killed).
@@ -132,6 +135,7 @@ class Shell(Workload[ShellInputs]):
                     preexec_fn=_limits_setter(memory, fsize),  # setrlimit only: fork-safe
                     start_new_session=True,
                     close_fds=True,
+                    env=job_environment(context, os.environ),
                 )
             except (OSError, subprocess.SubprocessError) as exc:
                 raise WorkloadError(f"could not start {shown!r}: {exc}") from exc

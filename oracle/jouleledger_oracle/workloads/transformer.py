@@ -1,7 +1,8 @@
 """The ``token-generation`` workload: a small decoder-only transformer, decoded greedily.
 
 Its weights and prompt are random from the seed. It runs on PyTorch/CUDA when torch is
-importable and a GPU is visible, otherwise on NumPy on the CPU. Its output is the generated
+importable and the metered device is a GPU it sees (found by UUID, whatever
+``CUDA_VISIBLE_DEVICES`` renumbered), otherwise on NumPy on the CPU. Its output is the generated
 token ids, each as a big-endian uint32. Different devices may round differently, so the
 device is in the result.
 """
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import WorkloadError
 from .base import Workload, WorkloadContext, WorkloadOutput
+from .devices import is_gpu, torch_ordinal
 
 
 class TokenGenerationInputs(BaseModel):
@@ -254,12 +256,13 @@ class TokenGeneration(Workload[TokenGenerationInputs]):
 
         Args:
             inputs: model size, token counts, seed and device.
-            context: the GPU (used when running on CUDA).
+            context: the metered device (the GPU it runs on, by UUID, when on CUDA).
 
         Raises:
-            WorkloadError: ``device="cuda"`` was asked for and no CUDA GPU is usable.
+            WorkloadError: ``device="cuda"`` was asked for and the metered device is not a
+                GPU PyTorch can use.
         """
-        ops = self._ops(inputs.device, context.gpu_index)
+        ops = self._ops(inputs.device, context)
         positions = inputs.prompt_tokens + inputs.max_new_tokens
         with ops.no_grad():
             model, prompt = _build_model(inputs, positions, ops)
@@ -270,15 +273,16 @@ class TokenGeneration(Workload[TokenGenerationInputs]):
         )
 
     @staticmethod
-    def _ops(device: str, gpu_index: int) -> _Ops:
+    def _ops(device: str, context: WorkloadContext) -> _Ops:
         if device == "cpu":
             return _NumpyOps()
-        torch = _torch_if_cuda()
+        torch = _torch_if_cuda() if is_gpu(context) else None
         if torch is None:
             if device == "cuda":
                 raise WorkloadError(
-                    "token-generation asked for device=cuda, but torch is not installed or sees "
-                    "no CUDA GPU; use device=auto or cpu"
+                    "token-generation asked for device=cuda, but torch is not installed, sees "
+                    f"no CUDA GPU, or the metered device ({context.meter_kind} "
+                    f"{context.gpu_uuid}) is not a GPU; use device=auto or cpu"
                 )
             return _NumpyOps()
-        return _TorchOps(torch, f"cuda:{gpu_index}")
+        return _TorchOps(torch, f"cuda:{torch_ordinal(torch, context)}")

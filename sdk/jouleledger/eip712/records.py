@@ -50,14 +50,27 @@ def _address_word(address: str) -> bytes:
 
 
 class MeterKind(IntEnum):
-    """How the energy and time in a record were measured."""
+    """How the energy and time in a record were measured; a ``uint8`` on chain.
+
+    Every real kind reads a hardware energy counter that is per device, not per process:
+    the oracle runs one job per device at a time, so the counter's delta over the job's
+    window is that job's energy. The numbers are fixed forever (they are signed into
+    records); new kinds only ever get new numbers.
+
+    - ``SIMULATED`` (0): a power model, on a machine without the device. Never measured.
+    - ``NVML`` (1): an NVIDIA GPU's NVML energy counter (mJ since driver load).
+    - ``AMD_SMI`` (2): an AMD GPU's AMD SMI energy accumulator times its resolution.
+    - ``RAPL`` (3): a CPU's Linux RAPL powercap counter (package + DRAM), wrap-around undone.
+    """
 
     SIMULATED = 0
     NVML = 1
+    AMD_SMI = 2
+    RAPL = 3
 
     @classmethod
     def from_label(cls, label: str) -> MeterKind:
-        """The kind an oracle reading names in lower case (``"nvml"``, ``"simulated"``).
+        """The kind an oracle reading names in lower case (``"nvml"``, ``"amd-smi"``).
 
         Args:
             label: the reading's ``meter_kind``.
@@ -66,14 +79,20 @@ class MeterKind(IntEnum):
             ValueError: no such meter kind.
         """
         try:
-            return cls[label.upper()]
+            return cls[label.strip().upper().replace("-", "_")]
         except KeyError:
-            raise ValueError(f"unknown meter kind {label!r}") from None
+            known = ", ".join(kind.label for kind in cls)
+            raise ValueError(f"unknown meter kind {label!r}; known: {known}") from None
 
     @property
     def label(self) -> str:
-        """The lower-case name an oracle reading uses."""
-        return self.name.lower()
+        """The lower-case name an oracle reading uses (``amd-smi`` for ``AMD_SMI``)."""
+        return self.name.lower().replace("_", "-")
+
+    @property
+    def measured(self) -> bool:
+        """Whether the kind reads real hardware (everything but ``SIMULATED``)."""
+        return self is not MeterKind.SIMULATED
 
 
 ABI_TYPE: Final = "abi_type"
@@ -86,9 +105,11 @@ class UsageRecord:
 
     Attributes:
         gpu_millis: GPU-milliseconds (GPU-seconds x 1000).
-        energy_mj: energy in millijoules (the NVML counter's delta over the job window).
+        energy_mj: energy in millijoules: the device energy counter's delta over the job
+            window. The counter is per device (GPU or CPU package), not per process, so the
+            oracle never runs two jobs on one device at once.
         ai_tokens: AI tokens produced (or another work unit).
-        meter_kind: MeterKind.NVML or MeterKind.SIMULATED; a simulated meter says so.
+        meter_kind: the `MeterKind` that measured it; a simulated meter says so.
     """
 
     job_id: int = field(metadata={ABI_TYPE: "uint256"})
