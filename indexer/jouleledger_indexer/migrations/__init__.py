@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the index schema (run by `Database.upgrade`)."""
