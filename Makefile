@@ -19,7 +19,7 @@ CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 CHAIN ?= anvil
 
 .PHONY: help setup build demo test test-python test-contracts lint slither fmt bench bench-gas \
-	bench-sdk bench-oracle bench-e2e clean test-invariants
+	bench-sdk bench-oracle bench-e2e clean test-invariants dashboard chromium bench-dashboard
 
 help:
 	@echo "make demo    run the end-to-end scenario on a local anvil (sets itself up)"
@@ -67,7 +67,24 @@ build: $(VENV)/.stamp node_modules/.stamp
 demo: setup build
 	$(PY) scripts/demo.py --chain $(CHAIN)
 
-test: setup build lint test-python test-contracts test-invariants
+# The demo scenario on a devnet that stays up, with the dashboard served on it until Ctrl-C
+# (then the demo stops its chain and nodes). PORT picks the dashboard's port.
+dashboard: setup build
+	$(PY) scripts/demo_screens.py $(if $(PORT),--port $(PORT))
+
+test: setup build chromium lint test-python test-contracts test-invariants
+
+# Debian's chromium for the dashboard's browser tests: installed when missing and running as
+# root (CI does); otherwise those tests skip with a one-line reason.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the dashboard's browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null) || echo "chromium did not install: the browser tests will skip"; \
+	else \
+		echo "chromium is missing and this is not root: the dashboard's browser tests will skip"; \
+	fi
 
 test-python: $(VENV)/.stamp node_modules/.stamp
 	$(PY) -m pytest
@@ -91,8 +108,8 @@ test-invariants: node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
 	$(PYTHON) scripts/invariants.py $(if $(MATCH),--match-path '$(MATCH)')
 
 lint: $(VENV)/.stamp slither
-	$(VENV)/bin/ruff check sdk oracle scripts tests bench
-	$(VENV)/bin/ruff format --check sdk oracle scripts tests bench
+	$(VENV)/bin/ruff check sdk oracle indexer dashboard scripts tests bench
+	$(VENV)/bin/ruff format --check sdk oracle indexer dashboard scripts tests bench
 	$(VENV)/bin/mypy
 
 # Slither cannot drive solc-js itself: we compile, write a Hardhat-format build-info and let
@@ -106,12 +123,12 @@ slither: $(VENV)/.stamp node_modules/.stamp
 		exit $${PIPESTATUS[0]}
 
 fmt: $(VENV)/.stamp
-	$(VENV)/bin/ruff format sdk oracle scripts tests bench
-	$(VENV)/bin/ruff check --fix sdk oracle scripts tests bench
+	$(VENV)/bin/ruff format sdk oracle indexer dashboard scripts tests bench
+	$(VENV)/bin/ruff check --fix sdk oracle indexer dashboard scripts tests bench
 
 # --- benchmarks (never asserted by tests; figures go to bench/results/) -------------------
 
-bench: bench-gas bench-sdk bench-oracle bench-e2e
+bench: bench-gas bench-sdk bench-oracle bench-e2e bench-dashboard
 	$(PY) bench/summary.py
 
 bench-gas: setup build
@@ -125,6 +142,10 @@ bench-oracle: setup build
 
 bench-e2e: setup build
 	$(PY) bench/e2e.py
+
+# Indexing speed into SQLite and PostgreSQL, and page latency over 100,000 indexed jobs.
+bench-dashboard: setup build
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) $(BROWNIE_VENV) node_modules .solcx build reports demo-output \

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import demo_screens
 from demo_report import (
     ClientReport,
     ProviderReport,
@@ -210,6 +211,7 @@ def run(chain: ChainKind, jobs_per_client: int = 26, output: Path | None = OUTPU
         report = build_report(net, admin, chain, nodes, provider_clients, clients, posted,
                               client_refunds, claim_order_ok, supply, started)  # fmt: skip
         report.holder = holder_report(admin, holder, boosted, HOLDING)
+        demo_screens.after_scenario(net, d, output)  # dashboard screenshots, `make dashboard`
     print_report(report)
     if output is not None:
         write_output(report, output)
@@ -263,12 +265,7 @@ def post_busy_period(admin: JouleLedger, clients: list[JouleLedger], per_client:
         )
         for n in range(per_client)
     ]
-    results = clients[1].post_jobs(bulk)
-    for result in results:
-        if not result.ok or result.receipt is None:
-            raise RuntimeError(f"a bulk post failed: {result.error}")
-        event = clients[1].market.events.JobPosted().process_receipt(result.receipt, DISCARD)[0]
-        posted.append(int(event["args"]["jobId"]))
+    posted += clients[1].post_jobs(bulk)  # one postJobs transaction for all of them
     return posted
 
 

@@ -18,8 +18,8 @@ from typer.core import TyperGroup
 from .. import __version__
 from . import accounts, deploy, devnet, holdings, jobs, params, provider, staking, tokens
 from .config import ACCOUNT_VAR, RPC_VAR, Paths, password_from_env
-from .errors import EXIT_CODES_HELP, ExitCode, describe, one_line
-from .session import Session, Settings, stdin_is_terminal
+from .errors import EXIT_CODES_HELP, CliError, ExitCode, describe, one_line
+from .session import Session, Settings, session, stdin_is_terminal
 
 #: Global flags (no value) and options (one value) that may also follow the command.
 GLOBAL_FLAGS = frozenset({"--json", "--yes", "-y", "--debug"})
@@ -218,6 +218,34 @@ app.command("withdraw", rich_help_panel=TOKENS)(staking.withdraw)
 app.add_typer(provider.app, name="provider", rich_help_panel=MARKET)
 app.add_typer(jobs.app, name="job", rich_help_panel=MARKET)
 app.add_typer(holdings.app, name="holdings", rich_help_panel=MARKET)
+
+
+@app.command("dashboard", rich_help_panel=MARKET)
+def dashboard(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8800,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="The index (default: SQLite under $JL_HOME/index/; or postgresql://...).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the web dashboard for the deployment at --rpc (default: the running devnet),
+    indexing it in the background, and print its URL. Read-only: no keys."""
+    try:  # imported here: the SDK must not import FastAPI when `jl` starts
+        from jouleledger_dashboard.cli import serve
+    except ImportError as exc:
+        raise CliError(
+            f"the dashboard is not installed ({exc.name} is missing): "
+            "pip install 'jouleledger[dashboard]'",
+            ExitCode.NOT_FOUND,
+        ) from None
+    serve(session(ctx), host=host, port=port, database=database)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

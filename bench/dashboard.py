@@ -1,0 +1,218 @@
+"""Dashboard benchmarks: `make bench-dashboard` -> bench/results/dashboard.json.
+
+- ``index_events_per_s_sqlite`` / ``_postgresql``: events indexed per second from anvil into
+  each database (the indexer's own measurement, `indexer_speed.measure_indexing`);
+  ``index_events_per_s`` is the SQLite figure, the default store. PostgreSQL is a
+  throwaway local server (`jouleledger_indexer.pgserver`), left out where it is not
+  installed; the page figures are measured on it too (suffix ``_postgresql``).
+- ``account_page_p95_ms`` / ``provider_page_p95_ms`` (and p50): the HTML pages
+  ``/accounts/{address}`` and ``/providers/{address}`` of random accounts and providers, with
+  `JOBS` jobs in the index, under `CONCURRENCY` clients that each send their next request as
+  soon as the last one answers. The server runs in its own process (one uvicorn worker), the
+  clients in this one, both on the same two cores; the live chain values come from a real
+  anvil with the protocol deployed. ``*_server_cpu_ms`` is the server process's CPU time
+  per request, which other load on the machine does not inflate. The jobs' rows are
+  written straight into the index (`dashboard_seed`), not indexed from chain: see there
+  why.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from dashboard_seed import seed
+from indexer_speed import measure_indexing
+from report import write_results
+
+from jouleledger import start_devnet
+from jouleledger.client import JouleLedger
+from jouleledger.deployment import deploy_protocol, load_deployment, save_deployment
+from jouleledger_indexer import Database
+from jouleledger_indexer.pgserver import available, create_database, local_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+JOBS = 100_000
+CLIENTS = 2_000
+PROVIDERS = 100
+CONCURRENCY = 20
+REQUESTS = 400  # per page kind
+PORT = 8611
+
+
+def serve(rpc: str, deployments: str, chain_id: str, database: str, port: str) -> None:
+    """The server process: the dashboard over `database`, without indexing.
+
+    Args:
+        rpc: the anvil's URL.
+        deployments: the deployments file.
+        chain_id: the chain's id.
+        database: the seeded index.
+        port: the port to serve on.
+    """
+    import uvicorn
+
+    from jouleledger.transport import connect
+    from jouleledger_dashboard.server import open_dashboard
+
+    deployment = load_deployment(Path(deployments), int(chain_id))
+    opened = open_dashboard(connect(rpc), deployment, database, index=False)
+    uvicorn.run(opened.app, host="127.0.0.1", port=int(port), log_level="warning")
+
+
+def wait_up(url: str, timeout: float = 60.0) -> None:
+    """Wait until the server at `url` answers.
+
+    Args:
+        url: its base URL.
+        timeout: seconds.
+
+    Raises:
+        TimeoutError: it did not.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/api/head", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the dashboard at {url} did not start in {timeout:.0f} s")
+
+
+def load(url: str, paths: list[str]) -> list[float]:
+    """Fetch `paths` with `CONCURRENCY` clients; the latency of each request in ms.
+
+    Args:
+        url: the server's base URL.
+        paths: the pages to fetch, each once.
+
+    Raises:
+        RuntimeError: a page did not answer 200.
+    """
+    latencies: list[float] = []
+    lock = threading.Lock()
+    todo = iter(paths)
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while True:
+                with lock:
+                    path = next(todo, None)
+                if path is None:
+                    return
+                started = time.perf_counter()
+                response = http.get(path)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path}: HTTP {response.status_code}")
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process `pid` has used (Linux /proc).
+
+    Args:
+        pid: the process.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile of `values`, rounded to 0.1.
+
+    Args:
+        values: latencies.
+    """
+    return round(statistics.quantiles(values, n=100)[94], 1)
+
+
+def measure_pages(database: str) -> dict[str, float]:
+    """Seed `database` with `JOBS` jobs and time the account and provider pages.
+
+    Args:
+        database: an empty database's URL.
+    """
+    figures: dict[str, float] = {}
+    with start_devnet("anvil", accounts=2) as net, tempfile.TemporaryDirectory() as tmp:
+        deployment = deploy_protocol(net.w3, net.accounts[0])
+        reader = JouleLedger(net.w3, deployment)
+        deployments = Path(tmp) / "deployments.json"
+        save_deployment(deployments, deployment)
+        db = Database(database)
+        db.upgrade()
+        block = net.w3.eth.get_block("latest")
+        addresses = {"token": deployment.token, "staking": deployment.staking,
+                     "market": deployment.market, "vault": reader.vault.address}  # fmt: skip
+        started = time.perf_counter()
+        seeded = seed(db, jobs=JOBS, clients=CLIENTS, providers=PROVIDERS,
+                      head=(int(block["number"]), int(block["timestamp"])),
+                      chain_id=deployment.chain_id,
+                      addresses={k: v.lower() for k, v in addresses.items()})  # fmt: skip
+        figures["seed_s"] = round(time.perf_counter() - started, 1)
+        db.dispose()
+        command = [sys.executable, __file__, "--serve", str(net.rpc_url), str(deployments),
+                   str(deployment.chain_id), database, str(PORT)]  # fmt: skip
+        server = subprocess.Popen(command, cwd=ROOT)
+        try:
+            url = f"http://127.0.0.1:{PORT}"
+            wait_up(url)
+            rng = random.Random(12)
+            for name, keys in (("account", seeded.clients), ("provider", seeded.providers)):
+                kind = "accounts" if name == "account" else "providers"
+                load(url, [f"/{kind}/{k}" for k in rng.sample(keys, 40)])  # warm up
+                used = cpu_seconds(server.pid)
+                latencies = load(url, [f"/{kind}/{rng.choice(keys)}" for _ in range(REQUESTS)])
+                used = cpu_seconds(server.pid) - used
+                figures[f"{name}_page_p95_ms"] = p95(latencies)
+                figures[f"{name}_page_server_cpu_ms"] = round(used * 1000 / REQUESTS, 1)
+                figures[f"{name}_page_p50_ms"] = round(statistics.median(latencies), 1)
+        finally:
+            server.terminate()
+            server.wait(30)
+    return figures
+
+
+def main() -> int:
+    """Measure everything and write bench/results/dashboard.json."""
+    figures: dict[str, float | int | str] = {"jobs": JOBS, "concurrency": CONCURRENCY}
+    with tempfile.TemporaryDirectory() as tmp:
+        indexed = measure_indexing(f"sqlite:///{tmp}/speed.sqlite")
+        figures["index_events_per_s"] = indexed["index_events_per_s"]
+        figures["index_events_per_s_sqlite"] = indexed["index_events_per_s"]
+        figures.update(measure_pages(f"sqlite:///{tmp}/bench.sqlite"))
+    if available():
+        with local_postgres() as server:
+            indexed = measure_indexing(create_database(server))
+            figures["index_events_per_s_postgresql"] = indexed["index_events_per_s"]
+            pages = measure_pages(create_database(server))
+            figures.update({f"{k}_postgresql": v for k, v in pages.items()})
+    else:
+        print("PostgreSQL 15 is not installed: its figures are left out")
+    write_results("dashboard", figures)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(*sys.argv[2:7])
+    else:
+        sys.exit(main())

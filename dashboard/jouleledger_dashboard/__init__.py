@@ -1,0 +1,1 @@
+"""JouleLedger dashboard: `jl dashboard`, server-rendered pages over the indexer."""

@@ -1,0 +1,73 @@
+"""`jl dashboard`: serve the dashboard for the deployment the CLI session points at.
+
+The SDK's CLI registers the command and imports this module only when it runs, so `jl`
+never imports FastAPI otherwise. Configuration comes from the session (``--rpc``, the
+running devnet, ``$JL_HOME``) and the command's options, read at this edge.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from jouleledger.cli.errors import CliError, ExitCode
+from jouleledger.cli.session import Session
+from jouleledger_indexer import default_database_url
+
+from .errors import AssetsMissing
+from .server import ServerThread, open_dashboard
+
+DEFAULT_PORT = 8800  # the oracle node takes 8600
+
+
+def serve(
+    session: Session,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    database: str | None = None,
+    until: threading.Event | None = None,
+) -> None:
+    """Index the session's deployment in the background and serve the dashboard on it,
+    until Ctrl-C (or `until` is set).
+
+    Args:
+        session: the CLI invocation (its node, deployment and home folder).
+        host: the address to listen on.
+        port: the port (0: a free one).
+        database: the index's URL (default: a SQLite file under ``$JL_HOME/index/``).
+        until: stops the server when set (tests); None waits for Ctrl-C.
+
+    Raises:
+        CliError: the node or deployment is missing, the port is taken, or the vendored
+            scripts are missing.
+    """
+    deployment = session.deployment  # checks the node answers and the contracts exist
+    url = database or default_database_url(session.paths.home, deployment)
+    try:
+        opened = open_dashboard(session.w3, deployment, url)
+    except AssetsMissing as exc:
+        raise CliError(str(exc), ExitCode.NOT_FOUND) from None
+    server = ServerThread(opened.app, host=host, port=port)
+    try:
+        address = server.start()
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    out = session.out
+    out.result(
+        {"url": address, "rpc": session.rpc_url, "chain_id": deployment.chain_id, "index": url},
+        [
+            f"dashboard  {address}",
+            f"chain      {deployment.chain_id} at {session.rpc_url}, market {deployment.market}",
+            f"index      {url} (indexing in the background)",
+            "Ctrl-C stops it.",
+        ],
+    )
+    stop = until or threading.Event()
+    try:
+        while not stop.wait(0.5) and server.alive:
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        opened.dispose()
