@@ -48,6 +48,19 @@ ROWS = [
     ("e2e.json", "single_path_jobs_per_s", "end to end, one transaction per job: jobs/s", ""),
     ("e2e.json", "ratio", "end to end: batched / single", ""),
     ("dashboard.json", "index_events_per_s_sqlite", "indexer: events/s into SQLite", ">= 5,000"),
+    ("dashboard.json", "index_events_per_s_postgresql", "indexer: events/s into PostgreSQL", ""),
+    (
+        "dashboard.json",
+        "account_page_p95_ms",
+        "dashboard: account page p95 ms (100k jobs, 20 clients)",
+        "<= 150",
+    ),
+    (
+        "dashboard.json",
+        "provider_page_p95_ms",
+        "dashboard: provider page p95 ms (100k jobs, 20 clients)",
+        "<= 150",
+    ),
 ]
 
 
