@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # build_contracts, demo, deploy
 
 CHAIN_KINDS = ["anvil", "ganache", "embedded"]
+
+
+def port_open(url: str) -> bool:
+    """Whether something listens at `url` (``http://host:port``)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, int(port))) == 0
 
 
 def child_processes() -> list[tuple[int, str]]:

@@ -17,15 +17,8 @@ from typing import Any
 import pytest
 from brownie import web3
 from eth_account import Account
-from market_protocol import (
-    DISPUTE_BOND,
-    FEE_BPS,
-    INITIAL_SUPPLY,
-    PERMIT_TYPES,
-    TOKEN_NAME,
-    Protocol,
-    deploy_protocol,
-)
+from market_constants import DISPUTE_BOND, FEE_BPS, INITIAL_SUPPLY, PERMIT_TYPES, TOKEN_NAME
+from market_protocol import Protocol, deploy_protocol
 from web3.exceptions import TransactionNotFound
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import brownie
 import pytest
-from market_protocol import (
+from market_constants import (
     DEFAULT_BUSY_THRESHOLD,
     EPOCH,
     H100,

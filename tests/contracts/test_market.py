@@ -7,7 +7,7 @@ from typing import Any
 
 import brownie
 import pytest
-from market_protocol import (
+from market_constants import (
     A100,
     ARBITER_TIMEOUT,
     CANCELLED,

@@ -7,7 +7,7 @@ from typing import Any
 import brownie
 import pytest
 from eth_account import Account
-from market_protocol import (
+from market_constants import (
     ARBITER_TIMEOUT,
     ASK_INCREASE_DELAY,
     BOOST_BPS,
@@ -24,8 +24,8 @@ from market_protocol import (
     UNBONDING_DELAY,
     WARMUP,
     ZERO_ADDRESS,
-    market_at,
 )
+from market_protocol import market_at
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SETTLED = 3

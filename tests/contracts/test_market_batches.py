@@ -8,15 +8,7 @@ from typing import Any
 
 import brownie
 from eth_abi import encode
-from market_protocol import (
-    COLLATERAL_CAP,
-    DISPUTE_WINDOW,
-    H100,
-    MAX_ESCROW,
-    MIN_STAKE,
-    ONE,
-    PRICE,
-)
+from market_constants import COLLATERAL_CAP, DISPUTE_WINDOW, H100, MAX_ESCROW, MIN_STAKE, ONE, PRICE
 from web3 import Web3
 
 MAX_BATCH = 256

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from market_protocol import DISPUTE_WINDOW, FEE_BPS, NANO, ONE, PRICE
+from market_constants import DISPUTE_WINDOW, FEE_BPS, NANO, ONE, PRICE
 
 
 def test_post_claim_settle_withdraw_pays_usage_plus_bid_and_refunds_the_rest(

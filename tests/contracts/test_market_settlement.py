@@ -7,7 +7,7 @@ from typing import Any
 
 import brownie
 from eth_account import Account
-from market_protocol import (
+from market_constants import (
     ARBITER_TIMEOUT,
     CLAIMED,
     COLLATERAL_BPS,

@@ -8,7 +8,7 @@ from typing import Any
 import brownie
 import pytest
 from brownie import web3
-from market_protocol import (
+from market_constants import (
     A100,
     CLAIMED,
     H100,
@@ -20,8 +20,8 @@ from market_protocol import (
     PRICE,
     ZERO_ADDRESS,
     level_of,
-    send_raw,
 )
+from market_protocol import send_raw
 
 JOB_POSTED = web3.keccak(
     text="JobPosted(uint256,address,bytes4,bytes32,uint256,uint256,uint256,uint256,uint32,address)"

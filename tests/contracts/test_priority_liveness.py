@@ -14,7 +14,8 @@ from typing import Any
 
 import brownie
 import pytest
-from market_protocol import H100, MIN_STAKE, NANO, ONE, OPEN, PRICE, receipt_of, send_raw
+from market_constants import H100, MIN_STAKE, NANO, ONE, OPEN, PRICE
+from market_protocol import receipt_of, send_raw
 
 STEPS = (0, 100, 1000)
 JUNK_BID = ONE  # far above the good jobs, which bid nothing

@@ -7,7 +7,7 @@ from typing import Any
 
 import brownie
 from eth_account import Account
-from market_protocol import ASK_INCREASE_DELAY, H100, MIN_STAKE, ONE, PRICE, ZERO_ADDRESS
+from market_constants import ASK_INCREASE_DELAY, H100, MIN_STAKE, ONE, PRICE, ZERO_ADDRESS
 
 
 def staked(protocol: Any, who: Any) -> Any:

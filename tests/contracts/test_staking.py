@@ -6,7 +6,7 @@ from typing import Any
 
 import brownie
 from eth_account import Account
-from market_protocol import (
+from market_constants import (
     ASK_INCREASE_DELAY,
     H100,
     MAX_ESCROW,

@@ -9,7 +9,7 @@ from typing import Any
 import brownie
 import pytest
 from eth_account import Account
-from market_protocol import (
+from market_constants import (
     COLLATERAL_BPS,
     DEFAULT_EXPIRE_PENALTY_BPS,
     DEFAULT_SLASH_BPS,

@@ -12,8 +12,7 @@ import demo
 import pytest
 
 from jouleledger import ChainKind
-from tests.conftest import ROOT
-from tests.sdk.transport.test_launcher import port_open
+from tests.conftest import ROOT, port_open
 
 
 def test_demo_runs_end_to_end_on_anvil_and_stops_its_chain(tmp_path: Path) -> None:

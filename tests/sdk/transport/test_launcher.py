@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jouleledger import DevnetError, start_devnet
-from tests.conftest import ROOT
+from tests.conftest import ROOT, port_open
 
 
 def process_gone(pid: int) -> bool:
@@ -24,13 +24,6 @@ def process_gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return stat[stat.rindex(")") + 2] == "Z"
-
-
-def port_open(url: str) -> bool:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, int(port))) == 0
 
 
 @pytest.mark.parametrize("kind", ["anvil", "ganache"])
