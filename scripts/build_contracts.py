@@ -41,18 +41,19 @@ SETTINGS: dict[str, Any] = {
     "evmVersion": "shanghai",
     "viaIR": True,
     "optimizer": {"enabled": True, "runs": 1000},
+    # What the artifacts take, plus the ASTs and source maps slither reads: one output
+    # serves both, so `make test` compiles once (see `compile_sources`).
     "outputSelection": {
         "*": {
-            "*": [
-                "abi",
-                "userdoc",
-                "devdoc",
-                "evm.bytecode.object",
-                "evm.deployedBytecode.object",
-            ]
+            "": ["ast"],
+            "*": ["abi", "userdoc", "devdoc", "evm.bytecode", "evm.deployedBytecode"],
         },
     },
 }
+# Compiler outputs by input hash: the same input compiles to the same output, so a second
+# compile of unchanged sources (slither's, then the artifact check's) reads the first's.
+CACHE_DIR = ROOT / "build" / "solc-cache"
+CACHE_KEEP = 2
 # Mocks used only by tests are compiled by the tests, never shipped in the SDK.
 EXCLUDED_DIRS = ("test",)
 # Contracts that answer, through their fallback, everything their extension implements: the
@@ -116,12 +117,31 @@ def input_hash(std_input: dict[str, Any]) -> str:
 def compile_sources(std_input: dict[str, Any]) -> dict[str, Any]:
     """Run solc-js on `std_input` and return its standard-JSON output.
 
+    An output is kept under `CACHE_DIR` by the hash of everything that decides it (sources,
+    settings, compiler and OpenZeppelin versions), and read back for the same input; only
+    the newest `CACHE_KEEP` stay.
+
     Args:
         std_input: the standard-JSON input.
 
     Raises:
         BuildError: the compiler reported errors.
     """
+    cached = CACHE_DIR / f"{input_hash(std_input)}.json"
+    if cached.exists():
+        kept: dict[str, Any] = json.loads(cached.read_text())
+        return kept
+    output = _run_solc(std_input)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    partial.write_text(json.dumps(output))
+    partial.replace(cached)
+    for old in sorted(CACHE_DIR.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]:
+        old.unlink()
+    return output
+
+
+def _run_solc(std_input: dict[str, Any]) -> dict[str, Any]:
     try:
         output: dict[str, Any] = solcx.compile_standard(
             std_input, solc_binary=ADAPTER, allow_paths=[str(ROOT)], base_path=str(ROOT)
@@ -309,13 +329,7 @@ def write_build_info(folder: Path) -> Path:
     Raises:
         BuildError: the compiler reported errors.
     """
-    std_input = standard_input(source_files(include_tests=False))
-    std_input["settings"] = {
-        **SETTINGS,
-        "outputSelection": {
-            "*": {"": ["ast"], "*": ["abi", "evm.bytecode", "evm.deployedBytecode"]},
-        },
-    }
+    std_input = standard_input(source_files())
     output = compile_sources(std_input)
     version = _package_version("solc")
     info = {

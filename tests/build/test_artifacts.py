@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def fresh() -> dict[str, str]:
-    """One compile of the current sources (about 20 s with solc-js and via-IR)."""
+    """A compile of the current sources: about 20 s with solc-js and via-IR, or the output of
+    the same input's compile earlier in `make test` (slither's), by its input hash."""
     return build_contracts.render()
 
 
@@ -106,3 +107,22 @@ def test_an_error_documented_only_in_the_interfaces_gets_that_notice() -> None:
 
 def test_the_error_docs_interface_is_not_shipped() -> None:
     assert "IOpenZeppelinErrors" not in available_artifacts()
+
+
+def test_a_second_compile_of_the_same_input_reads_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[str] = []
+
+    def run(std_input: dict[str, object]) -> dict[str, object]:
+        runs.append(str(std_input["sources"]))
+        return {"contracts": {}, "n": len(runs)}
+
+    monkeypatch.setattr(build_contracts, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(build_contracts, "_run_solc", run)
+    one = build_contracts.standard_input([])
+    other = {**one, "sources": {"A.sol": {"content": "contract A {}"}}}
+    assert build_contracts.compile_sources(one) == {"contracts": {}, "n": 1}
+    assert build_contracts.compile_sources(one) == {"contracts": {}, "n": 1}
+    assert build_contracts.compile_sources(other)["n"] == 2
+    assert len(runs) == 2 and len(list(tmp_path.glob("*.json"))) == build_contracts.CACHE_KEEP
