@@ -170,28 +170,22 @@ def protocol(deploy: Callable[..., Protocol]) -> Protocol:
     return p
 
 
-@pytest.fixture(scope="module")
-def provider(protocol: Protocol, accounts: Any) -> Any:
-    protocol.add_provider(accounts[1])
-    return accounts[1]
+def _account(name: str, index: int, make: Callable[[Protocol, Any], object]) -> Any:
+    """A module fixture `name`: the chain's account `index`, made a staked and registered
+    provider or a funded client by `make` (`Protocol.add_provider` or `Protocol.fund`)."""
+
+    @pytest.fixture(scope="module", name=name)
+    def account(protocol: Protocol, accounts: Any) -> Any:
+        make(protocol, accounts[index])
+        return accounts[index]
+
+    return account
 
 
-@pytest.fixture(scope="module")
-def provider2(protocol: Protocol, accounts: Any) -> Any:
-    protocol.add_provider(accounts[4])
-    return accounts[4]
-
-
-@pytest.fixture(scope="module")
-def client(protocol: Protocol, accounts: Any) -> Any:
-    protocol.fund(accounts[2])
-    return accounts[2]
-
-
-@pytest.fixture(scope="module")
-def client2(protocol: Protocol, accounts: Any) -> Any:
-    protocol.fund(accounts[3])
-    return accounts[3]
+provider = _account("provider", 1, Protocol.add_provider)
+provider2 = _account("provider2", 4, Protocol.add_provider)
+client = _account("client", 2, Protocol.fund)
+client2 = _account("client2", 3, Protocol.fund)
 
 
 @pytest.fixture(scope="module")
