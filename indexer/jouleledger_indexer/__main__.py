@@ -1,8 +1,10 @@
 """``python -m jouleledger_indexer``: index a deployment until interrupted (or once).
 
-The deployment is the one `jl deploy` recorded for the node's chain in
-``$JL_HOME/deployments.json``; the database defaults to ``$JL_HOME/index/``. Like the CLI,
-this entry point reads the environment; the package below it does not.
+The node defaults to the one `jl` uses (``$JL_RPC``, else the devnet `jl devnet up` runs);
+the deployment is the one `jl deploy` recorded for the node's chain in
+``$JL_HOME/deployments.json``; the database defaults to ``$JL_HOME/index/`` (all as
+`jouleledger.home` decides). Like the CLI, this entry point reads the environment; the
+package below it does not.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from jouleledger.cli.config import DEFAULT_RPC, RPC_VAR, Paths
+from jouleledger.cli.session import default_rpc_url
 from jouleledger.deployment import load_deployment
 from jouleledger.errors import JouleLedgerError
+from jouleledger.home import RPC_VAR, Paths
 from jouleledger.transport import connect
 
 from .db import Database, default_database_url
@@ -31,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (default: the command line).
     """
     parser = argparse.ArgumentParser(prog="python -m jouleledger_indexer", description=__doc__)
-    parser.add_argument("--rpc", default=os.environ.get(RPC_VAR) or DEFAULT_RPC)
+    parser.add_argument(
+        "--rpc", help="JSON-RPC URL (default: $JL_RPC, else the devnet `jl devnet up` runs)"
+    )
     parser.add_argument("--db", help="database URL (default: SQLite under $JL_HOME/index/)")
     parser.add_argument("--confirmations", type=int, default=None)
     parser.add_argument("--max-range", type=int, default=10_000, help="most blocks per query")
@@ -41,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     paths = Paths.from_env()
     try:
-        w3 = connect(args.rpc)
+        w3 = connect(args.rpc or os.environ.get(RPC_VAR) or default_rpc_url(paths))
         deployment = load_deployment(paths.deployments, int(w3.eth.chain_id))
         database = Database(args.db or default_database_url(paths.home, deployment))
         config = IndexerConfig(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from jouleledger.deployment import Deployment
+from jouleledger.home import Paths
 
 from .errors import DatabaseUrlError
 
@@ -32,17 +33,18 @@ _UPGRADE_LOCK = 0x4A4C_4958  # "JLIX"
 
 
 def default_database_url(home: Path, deployment: Deployment) -> str:
-    """The SQLite file for `deployment` under the CLI home `home`.
+    """The SQLite file for `deployment` in the index folder of the home `home`.
 
-    The CLI decides the home (``$JL_HOME``, else ``~/.jouleledger``; see
-    ``jouleledger.cli.config.Paths``) and passes it in: this package reads no environment.
+    The tools decide the home (``$JL_HOME``, else ``~/.jouleledger``; see
+    `jouleledger.home.Paths`, which also names its index folder) and pass it in: this
+    package reads no environment.
 
     Args:
-        home: the CLI's home folder.
+        home: the home folder.
         deployment: the deployment the index is of (chain id and market name the file).
     """
     name = f"{deployment.chain_id}-{deployment.market.lower()}.sqlite"
-    return f"sqlite:///{(home.expanduser() / 'index' / name).resolve()}"
+    return f"sqlite:///{(Paths(home.expanduser()).index / name).resolve()}"
 
 
 def parse_database_url(url: str) -> URL:

@@ -7,9 +7,14 @@ which win over the environment. The node and the API each take the part they nee
 base classes `NodeConfig` and `ApiSettings`, so tests build those alone and an
 `OracleSettings` is accepted wherever either is.
 
+Where the chain, the keys and the deployments are defaults to what `jl` uses: the RPC URL of
+the devnet `jl devnet up` runs, keystores by `jl account` name and the deployments file under
+``$JL_HOME`` (`jouleledger.home`). The CLI resolves those defaults at its edge; a setting
+given here wins.
+
 The keystore passwords are not settings: they are read from ``JL_ORACLE_PASSWORD`` and
-``JL_PROVIDER_PASSWORD`` (or a prompt) by `jouleledger_oracle.signer.read_password` only
-when a keystore is opened.
+``JL_PROVIDER_PASSWORD``, else `jl`'s ``JL_PASSWORD`` (or a prompt), only when a keystore is
+opened.
 """
 
 from __future__ import annotations
@@ -90,12 +95,25 @@ class OracleSettings(BaseSettings, NodeConfig, ApiSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-    rpc: str | None = Field(default=None, description="Ethereum JSON-RPC URL")
-    keystore: Path | None = Field(default=None, description="the oracle key's keystore")
-    provider_keystore: Path | None = Field(
-        default=None, description="the provider account's keystore (default: the oracle key)"
+    rpc: str | None = Field(
+        default=None,
+        description="Ethereum JSON-RPC URL (default: $JL_RPC, else the devnet `jl devnet up` "
+        "runs, else http://127.0.0.1:8545, as for `jl`)",
     )
-    deployments: Path = Field(default=Path("deployments.json"), description="addresses per chain")
+    keystore: Path | None = Field(
+        default=None,
+        description="the oracle key's keystore: a file, or a `jl account` name (a file under "
+        "$JL_HOME/keystores)",
+    )
+    provider_keystore: Path | None = Field(
+        default=None,
+        description="the provider account's keystore, a file or a name (default: the oracle key)",
+    )
+    deployments: Path | None = Field(
+        default=None,
+        description="addresses per chain id (default: $JL_HOME/deployments.json, where "
+        "`jl devnet up` and `jl deploy` record them)",
+    )
     db: Path = Field(default=Path("jl-oracle.sqlite"), description="the node's SQLite database")
     specs: Path | None = Field(default=None, description="spec registry (default <db>.specs.json)")
     meter: MeterChoice = Field(default="auto", description="energy meter")

@@ -3,7 +3,9 @@
 Settings come from `jouleledger_oracle.settings.OracleSettings`: its defaults, then the
 environment (``JL_ORACLE_<FIELD>``), then the flags given here, which win. A flag that is
 not given is left out, so the environment and the defaults (written once, in the settings
-model) decide.
+model) decide. What is still unset when the node starts is found where `jl` keeps it
+(`common`): the running devnet's URL, keystores by `jl account` name and the deployments
+file under ``$JL_HOME``.
 """
 
 from __future__ import annotations
@@ -15,40 +17,63 @@ from typing import Annotated, Any
 import typer
 from eth_account import Account
 
+from jouleledger.home import Paths
+
 from ..errors import ConfigError, NoGpuProfile
 from ..settings import API_TOKEN_ENV, OracleSettings
-from ..signer import decrypt_keystore, read_password
-from .common import FAILURES, app, fail, logger, prompt, setup_logging
+from ..signer import PASSWORD_ENV, decrypt_keystore
+from .common import (
+    FAILURES,
+    app,
+    fail,
+    find_deployment,
+    keystore_file,
+    keystore_password,
+    logger,
+    rpc_url,
+    setup_logging,
+)
 from .meter import MeterOption
 
 PROVIDER_PASSWORD_ENV = "JL_PROVIDER_PASSWORD"
+RPC_HELP = (
+    "Ethereum JSON-RPC URL [$JL_RPC, else the devnet `jl devnet up` runs, else "
+    "http://127.0.0.1:8545]."
+)
+DEPLOYMENTS_HELP = (
+    "Deployments JSON, addresses per chain id [$JL_HOME/deployments.json, where `jl devnet up` "
+    "and `jl deploy` record them]."
+)
 
 Opt = typer.Option
 
 
 @app.command()
 def serve(
-    rpc: Annotated[str | None, Opt("--rpc", help="Ethereum JSON-RPC URL.")] = None,
+    rpc: Annotated[str | None, Opt("--rpc", help=RPC_HELP)] = None,
     keystore: Annotated[
         Path | None,
         Opt(
             "--keystore",
-            help="The oracle key's keystore (eth-account JSON). Password: $JL_ORACLE_PASSWORD "
-            "or a prompt.",
+            metavar="NAME|FILE",
+            help="The oracle key: a `jl account` name (under $JL_HOME/keystores) or a keystore "
+            "file. Password: $JL_ORACLE_PASSWORD, else $JL_PASSWORD, else a prompt.",
         ),
     ] = None,
-    meter: Annotated[MeterOption | None, Opt(help="Energy meter [auto].")] = None,
-    port: Annotated[int | None, Opt(min=0, max=65535, help="HTTP API port [8600].")] = None,
-    host: Annotated[str | None, Opt(help="HTTP API address [127.0.0.1].")] = None,
-    deployments: Annotated[
-        Path | None, Opt(help="Deployments JSON (addresses per chain id) [deployments.json].")
+    meter: Annotated[MeterOption | None, Opt(help="Energy meter (default: auto).")] = None,
+    port: Annotated[
+        int | None, Opt(min=0, max=65535, help="HTTP API port (default: 8600).")
     ] = None,
-    db: Annotated[Path | None, Opt(help="The node's SQLite database [jl-oracle.sqlite].")] = None,
+    host: Annotated[str | None, Opt(help="HTTP API address (default: 127.0.0.1).")] = None,
+    deployments: Annotated[Path | None, Opt(help=DEPLOYMENTS_HELP)] = None,
+    db: Annotated[
+        Path | None, Opt(help="The node's SQLite database (default: jl-oracle.sqlite).")
+    ] = None,
     batch_size: Annotated[
-        int | None, Opt(min=1, max=1000, help="Jobs per settle transaction [16].")
+        int | None, Opt(min=1, max=1000, help="Jobs per settle transaction (default: 16).")
     ] = None,
     batch_delay: Annotated[
-        float | None, Opt(min=0, help="Longest a signed job waits for its batch, s [30].")
+        float | None, Opt(min=0, help="Longest a signed job waits for its batch, s (default: 30).")
     ] = None,
     api_token_env: Annotated[
         str, Opt(help="Environment variable holding the API token for POST endpoints.")
@@ -56,8 +81,10 @@ def serve(
     provider_keystore: Annotated[
         Path | None,
         Opt(
-            help="Keystore of the provider account that claims and withdraws (password: "
-            "$JL_PROVIDER_PASSWORD or a prompt). Default: the oracle key is the provider.",
+            metavar="NAME|FILE",
+            help="The provider account that claims and withdraws: a `jl account` name or a "
+            "keystore file (password: $JL_PROVIDER_PASSWORD, else $JL_PASSWORD, else a "
+            "prompt). Default: the oracle key is the provider.",
         ),
     ] = None,
     specs: Annotated[
@@ -67,10 +94,10 @@ def serve(
         bool | None, Opt(help="Claim jobs off the queue (--no-claim: only API requests).")
     ] = None,
     poll_interval: Annotated[
-        float | None, Opt(min=0.01, help="Seconds between looks for work when idle [2].")
+        float | None, Opt(min=0.01, help="Seconds between looks for work when idle (default: 2).")
     ] = None,
     withdraw_interval: Annotated[
-        float | None, Opt(min=0.01, help="Seconds between withdrawal checks [60].")
+        float | None, Opt(min=0.01, help="Seconds between withdrawal checks (default: 60).")
     ] = None,
     gpu: Annotated[
         list[str] | None,
@@ -81,9 +108,9 @@ def serve(
         ),
     ] = None,
     simulated_gpus: Annotated[
-        int | None, Opt(min=1, max=64, help="GPUs of the simulated meter [1].")
+        int | None, Opt(min=1, max=64, help="GPUs of the simulated meter (default: 1).")
     ] = None,
-    seed: Annotated[int | None, Opt(help="Simulated meter's noise seed [0].")] = None,
+    seed: Annotated[int | None, Opt(help="Simulated meter's noise seed (default: 0).")] = None,
     simulate_as: Annotated[
         str | None,
         Opt(
@@ -92,7 +119,9 @@ def serve(
             "registered for (needed when the SDK's catalogue lacks that class; logged).",
         ),
     ] = None,
-    log_level: Annotated[str | None, Opt(help="debug, info, warning or error [info].")] = None,
+    log_level: Annotated[
+        str | None, Opt(help="debug, info, warning or error (default: info).")
+    ] = None,
 ) -> None:
     """Run the node: claim, run, meter, sign and settle jobs, and serve the HTTP API.
 
@@ -176,18 +205,25 @@ def run_node(settings: OracleSettings) -> None:
     from ..specs import SpecRegistry
     from ..store import OracleStore
 
-    if settings.rpc is None or settings.keystore is None:
-        raise ConfigError("give --rpc and --keystore (or JL_ORACLE_RPC and JL_ORACLE_KEYSTORE)")
-    oracle_key = decrypt_keystore(settings.keystore, read_password(prompt=prompt()))
+    if settings.keystore is None:
+        raise ConfigError(
+            "give --keystore NAME (a `jl account new` key) or FILE (or JL_ORACLE_KEYSTORE)"
+        )
+    paths = Paths.from_env()
+    oracle_key = decrypt_keystore(
+        keystore_file(settings.keystore, paths), keystore_password(PASSWORD_ENV)
+    )
     signer = OracleSigner(oracle_key)
     provider_key = oracle_key
     if settings.provider_keystore is not None:
-        password = read_password(PROVIDER_PASSWORD_ENV, prompt=prompt())
-        provider_key = decrypt_keystore(settings.provider_keystore, password)
+        password = keystore_password(PROVIDER_PASSWORD_ENV)
+        provider_key = decrypt_keystore(keystore_file(settings.provider_keystore, paths), password)
     account = Account.from_key(provider_key)
     logger.info("oracle signer %s, provider %s", signer.address, account.address)
 
-    client = JouleLedger.connect(settings.rpc, deployments=settings.deployments, account=account)
+    rpc = rpc_url(settings.rpc, paths)
+    deployment = find_deployment(rpc, settings.deployments, paths)
+    client = JouleLedger.connect(rpc, deployment=deployment, account=account)
     chain = LedgerChain(client)
     registration = check_registration(chain, signer.address)
     gpu_class = registration.gpu_class
@@ -249,20 +285,20 @@ def run_node(settings: OracleSettings) -> None:
 
 @app.command("signer-proof")
 def signer_proof(
-    rpc: Annotated[str, Opt("--rpc", help="Ethereum JSON-RPC URL.")],
     keystore: Annotated[
         Path,
         Opt(
             "--keystore",
-            help="The oracle key's keystore. Password: $JL_ORACLE_PASSWORD or a prompt.",
+            metavar="NAME|FILE",
+            help="The oracle key: a `jl account` name or a keystore file. Password: "
+            "$JL_ORACLE_PASSWORD, else $JL_PASSWORD, else a prompt.",
         ),
     ],
     provider: Annotated[
         str, Opt("--provider", metavar="ADDR", help="The provider that binds this key.")
     ],
-    deployments: Annotated[Path, Opt(help="Deployments JSON (addresses per chain id).")] = Path(
-        "deployments.json"
-    ),
+    rpc: Annotated[str | None, Opt("--rpc", help=RPC_HELP)] = None,
+    deployments: Annotated[Path | None, Opt(help=DEPLOYMENTS_HELP)] = None,
 ) -> None:
     """Print this oracle key's proof that it agrees to sign for PROVIDER: the provider passes
     it to `jl provider register --signer ADDR --signer-proof HEX`, so the key never leaves
@@ -270,10 +306,10 @@ def signer_proof(
 
     \f
     Args:
-        rpc: the Ethereum JSON-RPC URL.
-        keystore: the oracle key's keystore.
+        keystore: the oracle key's keystore (a name or a file).
         provider: the provider that binds the key.
-        deployments: the deployments file.
+        rpc: the Ethereum JSON-RPC URL (None: as `jl` finds it).
+        deployments: the deployments file (None: ``$JL_HOME``'s).
 
     Raises:
         typer.Exit: 1 at run time, 2 for bad configuration.
@@ -285,8 +321,11 @@ def signer_proof(
 
         if not Web3.is_address(provider):
             raise ValueError(f"--provider: {provider!r} is not an address")
-        oracle = Account.from_key(decrypt_keystore(keystore, read_password(prompt=prompt())))
-        client = JouleLedger.connect(rpc, deployments=deployments)
+        paths = Paths.from_env()
+        key = decrypt_keystore(keystore_file(keystore, paths), keystore_password(PASSWORD_ENV))
+        oracle = Account.from_key(key)
+        url = rpc_url(rpc, paths)
+        client = JouleLedger.connect(url, deployment=find_deployment(url, deployments, paths))
         proof = client.signer_proof(oracle, Web3.to_checksum_address(provider))
     except FAILURES as exc:
         fail(exc)

@@ -4,7 +4,7 @@ Commands (``jl COMMAND --help`` for each)::
 
     jl devnet up|status|down        a local chain with the protocol, in the background
     jl deploy                       deploy to --rpc with --account and record it
-    jl account new|import|list      encrypted keystores
+    jl account new|import|list|address   encrypted keystores
     jl balance [ADDRESS]            CPT and ether balance
     jl faucet ADDRESS AMOUNT        mint CPT on a devnet
     jl stake|unstake AMOUNT         provider stake
@@ -28,7 +28,8 @@ Exit codes (`ExitCode`):
     130  interrupted
 
 This package is the only part of `jouleledger` that imports typer and rich, and the only
-part that reads the environment (`jouleledger.cli.config`).
+part that reads the environment (`jouleledger.cli.config`, with the paths of
+`jouleledger.home`).
 """
 
 from .app import app, main

@@ -1,4 +1,4 @@
-"""``jl account new|import|list``: encrypted keystores under ``$JL_HOME/keystores``.
+"""``jl account new|import|list|address``: encrypted keystores under ``$JL_HOME/keystores``.
 
 Passwords come from a hidden prompt or ``$JL_PASSWORD``, never from an option (options
 end up in shell history and process lists). ``import`` reads the private key from a
@@ -80,6 +80,18 @@ def import_(ctx: typer.Context, name: NewName, light_kdf: LightKdf = False) -> N
         raise CliError("that is not a valid secp256k1 private key") from None
     password = s.password(f"password for the new keystore {name}", confirm=True)
     _store(s, name, key, password, light_kdf, "imported")
+
+
+@app.command()
+def address(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A keystore name, or dev:N.")],
+) -> None:
+    """Print an account's address alone (no password needed), for scripts, e.g.
+    curl .../api/providers/$(jl account address NAME)."""
+    s = session(ctx)
+    found = s.address_of(name)
+    s.out.result({"name": name, "address": found}, found)
 
 
 @app.command("list")

@@ -16,11 +16,14 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from ..home import RPC_VAR, Paths
 from . import accounts, deploy, devnet, holdings, jobs, params, provider, staking, tokens
-from .config import ACCOUNT_VAR, RPC_VAR, Paths, password_from_env
+from .config import ACCOUNT_VAR, password_from_env
 from .errors import EXIT_CODES_HELP, CliError, ExitCode, describe, one_line
 from .session import Session, Settings, session, stdin_is_terminal
 
+#: The dashboard's port when --port is not given (the oracle node's is JL_ORACLE_PORT).
+DASHBOARD_PORT_VAR = "JL_DASHBOARD_PORT"
 #: Global flags (no value) and options (one value) that may also follow the command.
 GLOBAL_FLAGS = frozenset({"--json", "--yes", "-y", "--debug"})
 GLOBAL_OPTIONS = frozenset({"--rpc", "--account"})
@@ -223,7 +226,10 @@ app.add_typer(holdings.app, name="holdings", rich_help_panel=MARKET)
 @app.command("dashboard", rich_help_panel=MARKET)
 def dashboard(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8800,
+    port: Annotated[
+        int,
+        typer.Option("--port", envvar=DASHBOARD_PORT_VAR, min=0, max=65535, help="TCP port."),
+    ] = 8800,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     database: Annotated[
         str | None,

@@ -22,9 +22,9 @@ from web3.types import RPCEndpoint, RPCResponse
 from .. import transport
 from ..client import JouleLedger
 from ..deployment import Deployment, DeploymentNotFound, load_deployment
+from ..home import DEFAULT_RPC, Paths, load_devnet
 from ..transport import DEVNET_CHAIN_IDS, dev_accounts, is_devnet_chain_id
 from . import keystore, params
-from .config import DEFAULT_RPC, Paths, load_devnet
 from .devnet_process import is_running
 from .errors import CliError, ExitCode
 from .output import Output
@@ -120,10 +120,7 @@ class Session:
             if not url.startswith(("http://", "https://")):
                 raise CliError(f"--rpc: {url!r} is not an http(s) URL, e.g. {DEFAULT_RPC}")
             return url
-        record = load_devnet(self.paths.devnet)
-        if record is not None and is_running(record):
-            return record.rpc_url
-        return DEFAULT_RPC
+        return default_rpc_url(self.paths)
 
     @cached_property
     def w3(self) -> Web3:
@@ -157,14 +154,11 @@ class Session:
             CliError: none recorded, or nothing deployed at its addresses (exit code 5).
         """
         chain_id = self.chain_id
-        path = self.paths.deployments
         try:
-            deployment = load_deployment(path, chain_id)
+            deployment = load_deployment(self.paths.deployments, chain_id)
         except DeploymentNotFound:
             raise CliError(
-                f"no deployment on chain {chain_id} (at {self.rpc_url}) in {path}: "
-                "run `jl deploy` or `jl devnet up`",
-                ExitCode.NOT_FOUND,
+                self.paths.missing_deployment(chain_id, self.rpc_url), ExitCode.NOT_FOUND
             ) from None
         if not self.w3.eth.get_code(deployment.market):
             raise CliError(
@@ -291,6 +285,21 @@ class Session:
             raise CliError(f"{question} Pass --yes to confirm when not in a terminal.")
         if not typer.confirm(question, default=False, err=True):
             raise CliError("declined: nothing was sent", ExitCode.FAILURE)
+
+
+def default_rpc_url(paths: Paths) -> str:
+    """The node a tool talks to when no URL is given: the devnet `jl devnet up` left running
+    (recorded under `paths`, and still running), else ``http://127.0.0.1:8545``.
+
+    `jl`, `jl-oracle` and the indexer all default to it, so they meet on the same chain.
+
+    Args:
+        paths: the home folder's files.
+    """
+    record = load_devnet(paths.devnet)
+    if record is not None and is_running(record):
+        return record.rpc_url
+    return DEFAULT_RPC
 
 
 def dev_account(index: int) -> LocalAccount:
