@@ -72,7 +72,12 @@ demo: setup build
 dashboard: setup build
 	$(PY) scripts/demo_screens.py $(if $(PORT),--port $(PORT))
 
-test: setup build chromium lint test-python test-contracts test-invariants
+# The set-up steps (two virtual environments, npm ci, chromium) do not depend on each other
+# and mostly wait on downloads and disk, so a fresh machine runs them side by side; the
+# tests then run one suite at a time.
+test:
+	@$(MAKE) --no-print-directory -j4 setup chromium
+	@$(MAKE) --no-print-directory build lint test-python test-contracts test-invariants
 
 # Debian's chromium for the dashboard's browser tests: installed when missing and running as
 # root (CI does); otherwise those tests skip with a one-line reason.
