@@ -109,7 +109,7 @@ test-contracts: $(BROWNIE_VENV)/.stamp node_modules/.stamp .solcx/solc-v$(SOLC_V
 
 # Forge invariant suites (tests/forge), compiled offline through the solc-js adapter
 # (foundry.toml); figures go to bench/results/invariants.json. MATCH=glob picks files.
-test-invariants: node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
+test-invariants: build node_modules/.stamp .solcx/solc-v$(SOLC_VERSION)
 	$(PYTHON) scripts/invariants.py $(if $(MATCH),--match-path '$(MATCH)')
 
 lint: $(VENV)/.stamp slither

@@ -14,7 +14,7 @@ import {InvariantBase} from "./utils/InvariantBase.sol";
 
 /// @notice The money invariants of DESIGN.md over the whole protocol (token, staking,
 /// holdings vault, market and its extension), checked after every random handler call.
-/// The contracts are deployed from their compiled artifacts (the bytecode we ship), so
+/// The contracts are deployed from the SDK's artifacts (the bytecode we ship), so
 /// this suite compiles only itself and its handler.
 contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
     uint256 internal constant SUPPLY = 1_000_000e18;
@@ -31,21 +31,20 @@ contract ProtocolInvariants is InvariantBase, IJobMarketTypes {
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        token = IComputePowerToken(vm.deployCode("ComputePowerToken.sol:ComputePowerToken", abi.encode(SUPPLY)));
+        token = IComputePowerToken(deployShipped("ComputePowerToken", abi.encode(SUPPLY)));
         // unbonding delay 4 h (> dispute window + arbiter timeout), minimum stake 100 CPT,
         // ask increases wait 1 h
         staking = IProviderStaking(
-            vm.deployCode("ProviderStaking.sol:ProviderStaking", abi.encode(token, 4 hours, 100e18, 1 hours, ADMIN))
+            deployShipped("ProviderStaking", abi.encode(token, 4 hours, 100e18, 1 hours, ADMIN))
         );
         // warm-up 1 h, epoch 1 day; boost 10% of warm holdings up to 20 CPT, one boosted job
         // per 10 CPT held, at most 3 per epoch
         IHoldingsVault.BoostParams memory boost = IHoldingsVault.BoostParams(1_000, 20e18, 10e18, 3);
-        vault = IHoldingsVault(vm.deployCode("HoldingsVault.sol:HoldingsVault", abi.encode(token, 1 hours, 1 days, boost, ADMIN)));
-        address extension = vm.deployCode("JobMarketExtension.sol:JobMarketExtension", "");
+        vault = IHoldingsVault(deployShipped("HoldingsVault", abi.encode(token, 1 hours, 1 days, boost, ADMIN)));
+        address extension = deployShipped("JobMarketExtension", "");
         // dispute window 1 h, arbiter timeout 2 h, 10% of the escrow locked, at most 100 CPT
         market = IMarket(
-            vm.deployCode(
-                "JobMarket.sol:JobMarket",
+            deployShipped("JobMarket",
                 abi.encode(token, staking, vault, extension, 1 hours, 2 hours, 1_000, 100e18, TREASURY, ADMIN)
             )
         );

@@ -65,8 +65,8 @@ contract TokenInvariants is InvariantBase {
     TokenHandler internal handler;
 
     function setUp() public {
-        // from the compiled artifact: the bytecode we ship, not a second compilation of it
-        token = IComputePowerToken(vm.deployCode("ComputePowerToken.sol:ComputePowerToken", abi.encode(INITIAL_SUPPLY)));
+        // the bytecode we ship (see deployShipped)
+        token = IComputePowerToken(deployShipped("ComputePowerToken", abi.encode(INITIAL_SUPPLY)));
         address[] memory actors = new address[](4);
         for (uint256 i = 0; i < actors.length; i++) {
             actors[i] = address(uint160(0xA11CE + i));

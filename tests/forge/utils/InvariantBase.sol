@@ -22,6 +22,21 @@ abstract contract InvariantBase {
     address[] private _excludedSenders;
     FuzzSelector[] private _targetedSelectors;
 
+    // --- deployment ---------------------------------------------------------------------
+
+    /// @dev Deploys the SDK's artifact `name` (`sdk/jouleledger/artifacts/<name>.json`,
+    /// read under foundry.toml's `fs_permissions`) with `constructorArgs`: the bytecode
+    /// users get, which tests/build checks against the sources. So forge compiles only the
+    /// suites, never the contracts a second time.
+    function deployShipped(string memory name, bytes memory constructorArgs) internal returns (address deployed) {
+        string memory artifact = vm.readFile(string.concat("sdk/jouleledger/artifacts/", name, ".json"));
+        bytes memory code = bytes.concat(vm.parseJsonBytes(artifact, ".bytecode"), constructorArgs);
+        assembly ("memory-safe") {
+            deployed := create(0, add(code, 0x20), mload(code))
+        }
+        require(deployed != address(0), string.concat("deploying ", name, " reverted"));
+    }
+
     // --- registration (call from setUp) ------------------------------------------------
 
     function targetContract(address target) internal {

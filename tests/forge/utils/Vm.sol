@@ -10,11 +10,8 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function addr(uint256 privateKey) external pure returns (address keyAddr);
-    /// @dev Deploys the compiled artifact (e.g. "JobMarket.sol:JobMarket") from the caller,
-    /// so a suite need not import, and compile a second time, the contracts it deploys.
-    function deployCode(string calldata artifactPath, bytes calldata constructorArgs)
-        external
-        returns (address deployedAddress);
+    function readFile(string calldata path) external view returns (string memory data);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
 }
 
 /// @dev address(uint160(uint256(keccak256("hevm cheat code")))), where forge answers cheatcodes.
