@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from eth_utils.address import to_checksum_address
@@ -28,6 +29,7 @@ def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[:_SHOWN] + "..."
 
 
+@lru_cache(maxsize=4096)  # a page parses its address twice; the checksum is a keccak
 def address(value: str) -> str:
     """A 0x-address, checksummed.
 

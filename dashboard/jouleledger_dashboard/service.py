@@ -8,12 +8,10 @@ the same numbers from the same calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from jouleledger.types import ClassStatus
 from jouleledger_indexer import address_key
 
 from . import inputs
@@ -41,7 +39,7 @@ class Dashboard:
     """The read side of one deployment: its index and a live chain connection.
 
     Args:
-        db: read-only sessions on the indexer's database.
+        db: read-only connections to the indexer's database.
         chain: live reads of the deployment.
         cache: answers kept per indexed block.
     """
@@ -50,29 +48,16 @@ class Dashboard:
     chain: LiveChain
     cache: BlockCache = field(default_factory=BlockCache)
 
-    def _session(self) -> AbstractContextManager[Session]:
-        return self.db.session()
-
     def _indexed(self) -> tuple[int, int]:
         """The indexed block and its time (reread at most every 0.1 s)."""
-
-        def read() -> tuple[int, int]:
-            with self._session() as s:
-                return jobs.indexed_head(s)
-
-        return self.cache.head(read)
+        return self.cache.head(lambda: self.db.run(jobs.indexed_head))
 
     def _read(self, what: str, *args: Any, block: int | None = None) -> Any:
-        """`what` (a query function taking a session first) of `args`, cached for the
+        """`what` (a query function taking a connection first) of `args`, cached for the
         indexed block (or `block`, for live values that come with their own)."""
         function: Callable[..., Any] = QUERIES[what]
         at = self._indexed()[0] if block is None else block
-
-        def compute() -> Any:
-            with self._session() as s:
-                return function(s, *args)
-
-        return self.cache.get((what, at, *args), compute)
+        return self.cache.get(at, (what, *args), lambda: self.db.run(lambda c: function(c, *args)))
 
     def head(self) -> Head:
         """How far the index has read, and the node's newest block."""
@@ -81,14 +66,16 @@ class Dashboard:
 
     def market(self) -> MarketView:
         """The market page's numbers."""
+        block = self._indexed()[0]
         return self.cache.get(
-            ("market", self._indexed()[0], self.chain.head()),
-            lambda: self._market_now(),
+            block, ("market", max(self.chain.head(), block)), lambda: self._market_now(block)
         )
 
-    def _market_now(self) -> MarketView:
-        with self._session() as s:
-            return market.market_view(s, self.chain.class_status)
+    def _market_now(self, block: int) -> MarketView:
+        def status_of(gpu_class: bytes) -> ClassStatus:
+            return self.chain.class_status(gpu_class, floor=block)
+
+        return self.db.run(lambda conn: market.market_view(conn, status_of))
 
     def account(self, address: str) -> AccountView:
         """An account's balances and its side as a client.
@@ -100,9 +87,9 @@ class Dashboard:
             BadInput: not an address.
         """
         who = inputs.address(address)
-        balances, balance_wei = self.chain.balances(who)
-        key = address_key(who)
         block, now = self._indexed()
+        balances, balance_wei = self.chain.balances(who, floor=block)
+        key = address_key(who)
         client, is_provider, known = self._read("account", key, balance_wei, now)
         if not known and balances.balance_cpt == "0" and client.jobs_posted == 0:
             raise NotFound(
@@ -142,8 +129,8 @@ class Dashboard:
             BadInput: not an address.
         """
         who = inputs.address(address)
-        with self._session() as s:
-            yield from accounts.history_rows(s, address_key(who), flt)
+        with self.db.connect() as conn:
+            yield from accounts.history_rows(conn, address_key(who), flt)
 
     def provider(self, address: str) -> ProviderView:
         """A provider's page.
@@ -197,8 +184,8 @@ class Dashboard:
             return SearchResult(kind="account", url=f"/accounts/{target.value}")
         if target.kind == "job":
             return SearchResult(kind="job", url=f"/jobs/{target.value}")
-        with self._session() as s:
-            return SearchResult(kind="tx", url=jobs.tx_target(s, target.value))
+        url = self.db.run(lambda conn: jobs.tx_target(conn, target.value))
+        return SearchResult(kind="tx", url=url)
 
 
 #: The cached reads of `Dashboard._read`, by name.

@@ -3,7 +3,9 @@ its filters, and the error page every 4xx shows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import html
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.responses import Response
+
+from .models import HistoryRow
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -23,7 +27,9 @@ def isotime(timestamp: int | None) -> str:
     """
     if not timestamp:
         return ""
-    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    # time.strftime: the same text as datetime's, in less than half the time (a history
+    # page formats fifty of them).
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(timestamp)))
 
 
 def duration(seconds: int | None) -> str:
@@ -41,6 +47,39 @@ def duration(seconds: int | None) -> str:
     return " ".join(parts[:2])
 
 
+def _text(value: object) -> str:
+    """`value` as HTML text, safe inside an element and a quoted attribute alike.
+
+    `html.escape` rather than markupsafe's `escape` for the helpers below: the same five
+    characters replaced, without building a `Markup` per call (the history table makes
+    hundreds of calls per page).
+    """
+    return html.escape(str(value), quote=True)
+
+
+_MISSING_HTML = '<span class="muted">—</span>'
+
+
+def _addr_html(address: str | None, kind: str) -> str:
+    if not address:
+        return _MISSING_HTML
+    a = _text(address)
+    return (f'<a class="mono" href="/{_text(kind)}/{a}" title="{a}">{_text(address[:8])}…'
+            f"{_text(address[-6:])}</a>")  # fmt: skip
+
+
+def _tx_html(tx_hash: str | None) -> str:
+    whole = tx_hash or ""
+    return f'<span class="mono" title="{_text(whole)}">{_text(whole[:10])}…</span>'
+
+
+def _when_html(timestamp: int | None) -> str:
+    if not timestamp:
+        return _MISSING_HTML
+    text = isotime(timestamp)
+    return f'<time datetime="{text}">{text}</time>'
+
+
 def addr(address: str | None, kind: str = "accounts") -> Markup:
     """A shortened address linking to its page (``-`` when missing); escaped.
 
@@ -48,11 +87,7 @@ def addr(address: str | None, kind: str = "accounts") -> Markup:
         address: a 0x-address (untrusted text).
         kind: ``accounts`` or ``providers``.
     """
-    if not address:
-        return Markup('<span class="muted">—</span>')
-    a = escape(address)
-    return Markup(f'<a class="mono" href="/{kind}/{a}" title="{a}">{escape(address[:8])}…'
-                  f"{escape(address[-6:])}</a>")  # fmt: skip
+    return Markup(_addr_html(address, kind))
 
 
 def tx(tx_hash: str | None) -> Markup:
@@ -61,8 +96,7 @@ def tx(tx_hash: str | None) -> Markup:
     Args:
         tx_hash: 0x-hex (untrusted text).
     """
-    h = escape(tx_hash or "")
-    return Markup(f'<span class="mono" title="{h}">{escape((tx_hash or "")[:10])}…</span>')
+    return Markup(_tx_html(tx_hash))
 
 
 def when(timestamp: int | None) -> Markup:
@@ -71,10 +105,7 @@ def when(timestamp: int | None) -> Markup:
     Args:
         timestamp: unix seconds.
     """
-    if not timestamp:
-        return Markup('<span class="muted">—</span>')
-    text = isotime(timestamp)
-    return Markup(f'<time datetime="{text}">{text}</time>')
+    return Markup(_when_html(timestamp))
 
 
 def meter(kind: str | None) -> Markup:
@@ -88,6 +119,29 @@ def meter(kind: str | None) -> Markup:
     return Markup(f'<span class="pill {style}" data-meter="{k}">{k}</span>')
 
 
+def history_rows(rows: Iterable[HistoryRow]) -> Markup:
+    """The rows of an account's history table, as HTML; every text field escaped.
+
+    One Python function rather than a Jinja loop: the table is most of the account page,
+    and its fifty rows rendered cell by cell in Jinja (an escape call per cell) cost more
+    server time than the page's queries.
+
+    Args:
+        rows: the history rows, newest first.
+    """
+    return Markup("".join(_history_row(r) for r in rows))
+
+
+def _history_row(r: HistoryRow) -> str:
+    kind = _text(r.kind)
+    job = f'<a href="/jobs/{int(r.job_id)}">#{int(r.job_id)}</a>' if r.job_id else ""
+    return (
+        f'<tr data-kind="{kind}"><td>{int(r.block)}</td><td>{_when_html(r.timestamp)}</td>'
+        f'<td>{kind}</td><td>{job}</td><td class="num">{_text(r.amount_cpt or "")}</td>'
+        f"<td>{_addr_html(r.counterparty, 'accounts')}</td><td>{_tx_html(r.tx_hash)}</td></tr>\n"
+    )
+
+
 def make_templates() -> Jinja2Templates:
     """The page templates, autoescaped, with the dashboard's filters."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -98,7 +152,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["duration"] = duration
     # Filters, not macros: a history table calls them hundreds of times per page, and a
     # Jinja macro call costs several times a function call.
-    env.filters.update(addr=addr, tx=tx, when=when, meter=meter)
+    env.filters.update(addr=addr, tx=tx, when=when, meter=meter, history_rows=history_rows)
     return templates
 
 

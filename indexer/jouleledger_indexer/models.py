@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .columns import Uint256
@@ -220,6 +220,19 @@ class ProviderDaily(SettledWork, Base):
     gpu_class: Mapped[str] = mapped_column(ClassId, primary_key=True)
 
 
+def _settled_only(name: str, *columns: str, where: str = "settled_at") -> Index:
+    """A partial index of the jobs' table over the rows where `where` is set, on both
+    databases.
+
+    Args:
+        name: the index's name.
+        columns: its columns.
+        where: a column that settlement sets.
+    """
+    condition = text(f"{where} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
+
+
 class Job(Base):
     """A job: terms, state, usage record, money, and the time of each lifecycle step."""
 
@@ -228,7 +241,15 @@ class Job(Base):
         Index("ix_jobs_client_state", "client", "state"),
         Index("ix_jobs_provider_state", "provider", "state"),
         Index("ix_jobs_class_state", "gpu_class", "state"),
-    )
+        # For the dashboard's reads (migration 0002). Partial: a job gets entries only
+        # when it settles, so posting and claiming (most of the indexer's writes) pay
+        # nothing for them.
+        _settled_only("ix_jobs_client_settled", "client", "settled_at"),
+        _settled_only("ix_jobs_provider_settled", "provider", "settled_at"),
+        # Covering: a provider's work per GPU is summed from the index alone.
+        _settled_only("ix_jobs_provider_gpu", "provider", "gpu_id_hash", "meter_kind",
+                      "gpu_millis", "energy_mj", "ai_tokens", where="gpu_id_hash"),
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     state: Mapped[int] = mapped_column(Integer)
     client: Mapped[str] = mapped_column(Address)

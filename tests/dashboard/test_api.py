@@ -13,7 +13,8 @@ import pytest
 
 from jouleledger.efficiency import tokens_per_joule
 from jouleledger.types import JobState
-from jouleledger.units import format_amount
+from jouleledger.units import format_amount, parse_amount
+from tests.dashboard.conftest import wait_served
 from tests.dashboard.scenario import HOSTILE_ENDPOINT, Scenario
 
 
@@ -140,3 +141,45 @@ def test_no_page_answers_5xx(served: str, world: Scenario) -> None:
         if "text/html" in response.headers.get("content-type", ""):
             todo += [p for p in re.findall(r'href="(/[^"#]*)"', response.text) if p not in seen]
     assert len(seen) > 15
+
+
+def test_a_new_block_changes_the_pages_cached_for_the_last_one(
+    served: str, world: Scenario
+) -> None:
+    holder = world.holder.address
+    before = get(served, f"/api/accounts/{holder}/history").json()
+    assert get(served, f"/accounts/{holder}").status_code == 200  # now cached for this block
+    receipt = world.admin.transfer(holder, parse_amount("0.25"))
+    wait_served(served, receipt["blockNumber"])
+    after = get(served, f"/api/accounts/{holder}/history").json()
+    page = get(served, f"/accounts/{holder}").text
+    assert after["total"] == before["total"] + 1
+    newest = after["rows"][0]
+    assert (newest["kind"], newest["amount_cpt"]) == ("transfer_in", "0.25")
+    assert newest["block"] == receipt["blockNumber"]
+    balance = format_amount(world.admin.balance(holder))
+    assert f'<dd data-field="balance_cpt">{balance}</dd>' in page
+    assert f'data-kind="transfer_in"><td>{receipt["blockNumber"]}</td>' in page
+
+
+def test_history_filters_select_the_same_rows_as_filtering_all_of_them(
+    served: str, world: Scenario
+) -> None:
+    path = f"/api/accounts/{world.client.address}/history"
+    rows = get(served, path, limit="1000").json()["rows"]
+    job = next(r["job_id"] for r in rows if r["job_id"])
+    middle = sorted(r["timestamp"] for r in rows)[len(rows) // 2]
+
+    def filtered(**params: str) -> list[dict[str, object]]:
+        body = get(served, path, limit="1000", **params).json()
+        assert body["total"] == len(body["rows"])
+        return body["rows"]  # type: ignore[no-any-return]
+
+    assert filtered(job=str(job)) == [r for r in rows if r["job_id"] == job]
+    assert filtered(since=str(middle)) == [r for r in rows if r["timestamp"] >= middle]
+    assert filtered(until=str(middle), kind="job_posted") == [
+        r for r in rows if r["timestamp"] <= middle and r["kind"] == "job_posted"
+    ]
+    assert filtered(job=str(2**64)) == []  # no integer column holds it: nothing matches
+    first = get(served, path, limit="2").json()
+    assert first["rows"] == rows[:2] and first["total"] == len(rows)

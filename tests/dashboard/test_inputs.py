@@ -6,7 +6,8 @@ import pytest
 
 from jouleledger_dashboard import inputs
 from jouleledger_dashboard.errors import BadInput
-from jouleledger_dashboard.web import duration
+from jouleledger_dashboard.models import HistoryRow
+from jouleledger_dashboard.web import duration, history_rows
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
@@ -49,3 +50,15 @@ def test_durations_show_the_two_largest_units() -> None:
     assert duration(0) == "0 s"
     assert duration(3 * 86400 + 4 * 3600 + 5) == "3 d 4 h"
     assert duration(725) == "12 min 5 s"
+
+
+def test_history_rows_escape_every_text_field() -> None:
+    hostile = '"><script>window.__xss = 1</script>'
+    row = HistoryRow(block=7, timestamp=1_796_601_600, tx_hash=hostile, log_index=0,
+                     kind=hostile, job_id=3, amount_cpt=hostile, counterparty=hostile)  # fmt: skip
+    html = str(history_rows([row]))
+    assert "<script" not in html
+    assert html.count('"') == 2 * 9  # the row's nine attributes: no quote from the values
+    assert html.count("&quot;&gt;&lt;script&gt;window.__xss = 1&lt;/script&gt;") == 6
+    assert html.startswith('<tr data-kind="&quot;&gt;&lt;script&gt;')
+    assert '<a href="/jobs/3">#3</a>' in html and "2026-12-07 00:00:00 UTC" in html

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from jouleledger_indexer.models import AccountTx, Block, Event, Job, SyncState
@@ -52,16 +52,21 @@ def _detail(args_json: str | None) -> str:
     return ", ".join(parts)
 
 
-def job_view(session: Session, job_id: int) -> JobView:
+def job_view(conn: Connection, job_id: int) -> JobView:
     """Everything the `/jobs/{id}` page shows.
 
     Args:
-        session: a read session on the index.
+        conn: a read connection to the index.
         job_id: a parsed job id.
 
     Raises:
         NotFound: the index has no such job.
     """
+    with Session(conn) as session:
+        return _job_view(session, job_id)
+
+
+def _job_view(session: Session, job_id: int) -> JobView:
     job = session.get(Job, job_id) if job_id <= SQL_INT_MAX else None
     if job is None:
         newest = session.scalar(select(Job.id).order_by(Job.id.desc()).limit(1))
@@ -115,35 +120,42 @@ def _usage(job: Job) -> UsageView | None:
     )
 
 
-def indexed_head(session: Session) -> tuple[int, int]:
-    """The newest block the index holds and its time (``(-1, 0)`` before the first sync).
+_HEAD = (
+    select(SyncState.indexed_block, Block.timestamp, SyncState.indexed_hash)
+    .outerjoin(Block, Block.number == SyncState.indexed_block)
+    .where(SyncState.id == 1)
+)
+
+
+def indexed_head(conn: Connection) -> tuple[int, int, str | None]:
+    """The newest block the index holds, its time and its hash (``(-1, 0, None)`` before the
+    first sync).
 
     Args:
-        session: a read session on the index.
+        conn: a read connection to the index.
     """
-    state = session.get(SyncState, 1)
-    if state is None or state.indexed_block is None:
-        return -1, 0
-    block = session.get(Block, state.indexed_block)
-    return int(state.indexed_block), int(block.timestamp) if block is not None else 0
+    row = conn.execute(_HEAD).first()
+    if row is None or row[0] is None:
+        return -1, 0, None
+    return int(row[0]), int(row[1] or 0), row[2]
 
 
-def tx_target(session: Session, tx_hash: str) -> str:
+def tx_target(conn: Connection, tx_hash: str) -> str:
     """The page a transaction hash leads to: its job's, else the first account it touched.
 
     Args:
-        session: a read session on the index.
+        conn: a read connection to the index.
         tx_hash: a parsed, lower-case hash.
 
     Raises:
         NotFound: the index has no event from that transaction.
     """
-    job_id = session.scalar(
+    job_id = conn.scalar(
         select(Event.job_id).where(Event.tx_hash == tx_hash, Event.job_id.is_not(None)).limit(1)
     )
     if job_id is not None:
         return f"/jobs/{job_id}"
-    account = session.scalar(select(AccountTx.account).where(AccountTx.tx_hash == tx_hash).limit(1))
+    account = conn.scalar(select(AccountTx.account).where(AccountTx.tx_hash == tx_hash).limit(1))
     if account is not None:
         return f"/accounts/{account}"
     raise NotFound(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from jouleledger.types import ClassStatus, JobState
@@ -19,19 +19,20 @@ RECENT_SETTLEMENTS = 20
 StatusOf = Callable[[bytes], ClassStatus]
 
 
-def market_view(session: Session, status_of: StatusOf | None) -> MarketView:
+def market_view(conn: Connection, status_of: StatusOf | None) -> MarketView:
     """Everything the `/` page shows.
 
     Args:
-        session: a read session on the index.
+        conn: a read connection to the index.
         status_of: the live queue status of a class (None: from the index alone, and no
             class is shown as busy).
     """
-    return MarketView(
-        classes=class_rows(session, status_of),
-        settlements=recent_settlements(session),
-        leaderboards=leaderboards(session),
-    )
+    with Session(conn) as session:
+        return MarketView(
+            classes=class_rows(session, status_of),
+            settlements=recent_settlements(session),
+            leaderboards=leaderboards(session),
+        )
 
 
 def class_rows(session: Session, status_of: StatusOf | None) -> list[ClassRow]:
