@@ -4,9 +4,6 @@ replaced without the page failing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -15,33 +12,15 @@ from jouleledger_dashboard.queries.jobs import indexed_head
 from jouleledger_dashboard.readdb import ReadDatabase
 from jouleledger_indexer import Database
 from jouleledger_indexer.models import SyncState
-from jouleledger_indexer.pgserver import PG_BIN, available, create_database, local_postgres
+from jouleledger_indexer.pgserver import create_database
+from tests.indexer.conftest import db, db_url, postgres_server
+
+__all__ = ["db", "db_url", "postgres_server"]  # the indexer suite's fixtures, used here too
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    """The base URL of a PostgreSQL 15 server started for this module."""
-    if not available():
-        pytest.skip(f"PostgreSQL 15 server binaries not found in {PG_BIN}")
-    with local_postgres() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An upgraded, empty index of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'index.sqlite'}"
-    else:
-        url = create_database(request.getfixturevalue("postgres_server"))
-    db = Database(url)
+def test_reads_cannot_write(db: Database) -> None:
     db.upgrade()
-    yield db
-    db.dispose()
-
-
-def test_reads_cannot_write(index: Database) -> None:
-    reads = ReadDatabase(index)
+    reads = ReadDatabase(db)
     assert reads.run(indexed_head) == (-1, 0, None)
     with pytest.raises(DBAPIError, match=r"read-only|readonly"):
         reads.run(lambda conn: conn.execute(update(SyncState).values(start_block=1)))

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     Connection,
+    Integer,
     Row,
     Select,
     bindparam,
@@ -195,7 +196,8 @@ def _history_queries(
     if until:
         where.append(AccountTx.block_time <= bindparam("until"))
     newest = (AccountTx.block_number.desc(), AccountTx.log_index.desc(), AccountTx.id)
-    rows = select(*_COLUMNS).where(*where).order_by(*newest).limit(bindparam("limit"))
+    limit = bindparam("limit", type_=Integer)
+    rows = select(*_COLUMNS).where(*where).order_by(*newest).limit(limit)
     total = select(func.count()).select_from(AccountTx).where(*where).scalar_subquery()
     return rows, rows.add_columns(total)
 
