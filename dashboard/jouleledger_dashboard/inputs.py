@@ -29,6 +29,14 @@ def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[:_SHOWN] + "..."
 
 
+def _matched(value: str, pattern: re.Pattern[str], what: str) -> str:
+    """`value` stripped, or BadInput saying it is not `what` (which names the form)."""
+    text = value.strip()
+    if not pattern.match(text):
+        raise BadInput(f"{_shown(text)!r} is not {what}")
+    return text
+
+
 @lru_cache(maxsize=4096)  # a page parses its address twice; the checksum is a keccak
 def address(value: str) -> str:
     """A 0x-address, checksummed.
@@ -39,13 +47,9 @@ def address(value: str) -> str:
     Raises:
         BadInput: not 0x followed by 40 hex digits.
     """
-    text = value.strip()
-    if not _ADDRESS.match(text):
-        raise BadInput(
-            f"{_shown(text)!r} is not an address: expected 0x followed by 40 hex digits, "
-            "e.g. 0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-        )
-    return str(to_checksum_address(text))
+    example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    what = f"an address: expected 0x followed by 40 hex digits, e.g. {example}"
+    return str(to_checksum_address(_matched(value, _ADDRESS, what)))
 
 
 def job_id(value: str | int) -> int:
@@ -75,10 +79,8 @@ def tx_hash(value: str) -> str:
     Raises:
         BadInput: not 0x followed by 64 hex digits.
     """
-    text = value.strip()
-    if not _HASH.match(text):
-        raise BadInput(f"{_shown(text)!r} is not a transaction hash: expected 0x + 64 hex digits")
-    return text.lower()
+    what = "a transaction hash: expected 0x + 64 hex digits"
+    return _matched(value, _HASH, what).lower()
 
 
 def timestamp(value: str | None, what: str) -> int | None:
