@@ -10,9 +10,11 @@
   `JOBS` jobs in the index, under `CONCURRENCY` clients that each send their next request as
   soon as the last one answers. The server runs in its own process (one uvicorn worker), the
   clients in this one, both on the same two cores; the live chain values come from a real
-  anvil with the protocol deployed. ``*_server_cpu_ms`` is the server process's CPU time
-  per request, which other load on the machine does not inflate; ``load_avg_1m`` is the
-  machine's load average when the pages were measured (other sessions share the cores).
+  anvil with the protocol deployed. The same pages are measured again with the server in
+  two worker processes (`jl dashboard --workers 2`, one per core; suffix ``_workers2``).
+  ``*_server_cpu_ms`` is the server processes' CPU time per request, which other load on
+  the machine does not inflate; ``load_avg_1m`` is the machine's load average when the
+  pages were measured (other sessions share the cores).
   The jobs' rows are written straight into the index (`dashboard_seed`), not indexed from
   chain: see there why.
 - Caches: the server keeps what it read from the index per indexed block (and the chain
@@ -32,6 +34,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,7 +45,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from dashboard_seed import seed
+from dashboard_seed import Seeded, seed
 from indexer_speed import measure_indexing
 from report import write_results
 
@@ -61,8 +64,10 @@ REQUESTS = 400  # per page kind
 PORT = 8611
 
 
-def serve(rpc: str, deployments: str, chain_id: str, database: str, port: str) -> None:
-    """The server process: the dashboard over `database`, without indexing.
+def serve(
+    rpc: str, deployments: str, chain_id: str, database: str, port: str, workers: str
+) -> None:
+    """The server process: the dashboard over `database`, without indexing, until SIGTERM.
 
     Args:
         rpc: the anvil's URL.
@@ -70,15 +75,35 @@ def serve(rpc: str, deployments: str, chain_id: str, database: str, port: str) -
         chain_id: the chain's id.
         database: the seeded index.
         port: the port to serve on.
+        workers: 1 (uvicorn in this process) or more (`ServerProcesses`).
     """
     import uvicorn
 
     from jouleledger.transport import connect
     from jouleledger_dashboard.server import open_dashboard
+    from jouleledger_dashboard.workers import ServerProcesses, Source
 
     deployment = load_deployment(Path(deployments), int(chain_id))
-    opened = open_dashboard(connect(rpc), deployment, database, index=False)
-    uvicorn.run(opened.app, host="127.0.0.1", port=int(port), log_level="warning")
+    if int(workers) == 1:
+        opened = open_dashboard(connect(rpc), deployment, database, index=False)
+        uvicorn.run(opened.app, host="127.0.0.1", port=int(port), log_level="warning")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ServerProcesses(Source(rpc, deployment, database), int(workers), port=int(port)):
+        stop.wait()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by `pid` and the processes it started that still run (Linux /proc).
+
+    Args:
+        pid: the process.
+    """
+    used = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        used += sum(tree_cpu_seconds(int(child)) for child in task.read_text().split())
+    return used
 
 
 def wait_up(url: str, timeout: float = 60.0) -> None:
@@ -181,9 +206,9 @@ def measure(pid: int, name: str, url: str, paths: list[str]) -> dict[str, float]
         url: the server's base URL.
         paths: the pages.
     """
-    used = cpu_seconds(pid)
+    used = tree_cpu_seconds(pid)
     latencies = load(url, paths)
-    used = cpu_seconds(pid) - used
+    used = tree_cpu_seconds(pid) - used
     return {
         f"{name}_p95_ms": p95(latencies),
         f"{name}_p50_ms": round(statistics.median(latencies), 1),
@@ -215,25 +240,39 @@ def measure_pages(database: str) -> dict[str, float]:
                       addresses={k: v.lower() for k, v in addresses.items()})  # fmt: skip
         figures["seed_s"] = round(time.perf_counter() - started, 1)
         db.dispose()
-        command = [sys.executable, __file__, "--serve", str(net.rpc_url), str(deployments),
-                   str(deployment.chain_id), database, str(PORT)]  # fmt: skip
-        server = subprocess.Popen(command, cwd=ROOT)
-        try:
-            url = f"http://127.0.0.1:{PORT}"
-            wait_up(url)
-            rng = random.Random(12)
-            accounts = [f"/accounts/{rng.choice(seeded.clients)}" for _ in range(REQUESTS)]
-            cold = [f"/providers/{k}" for k in rng.sample(seeded.providers, PROVIDERS)]
-            warm = [f"/providers/{rng.choice(seeded.providers)}" for _ in range(REQUESTS)]
-            load(url, [f"/accounts/{k}" for k in rng.sample(seeded.clients, 40)])  # warm up
-            runs = (("account_page", accounts), ("provider_page_cold", cold),
-                    ("provider_page", warm))  # fmt: skip
-            for name, paths in runs:
-                figures.update(measure(server.pid, name, url, paths))
-            figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
-        finally:
-            server.terminate()
-            server.wait(30)
+        for workers, suffix in ((1, ""), (2, "_workers2")):
+            command = [sys.executable, __file__, "--serve", str(net.rpc_url), str(deployments),
+                       str(deployment.chain_id), database, str(PORT), str(workers)]  # fmt: skip
+            pages = serve_and_measure(command, seeded, random.Random(12))  # the same pages
+            figures.update({f"{k}{suffix}": v for k, v in pages.items()})
+    return figures
+
+
+def serve_and_measure(command: list[str], seeded: Seeded, rng: random.Random) -> dict[str, float]:
+    """Start the server `command` and time its pages.
+
+    Args:
+        command: the server process's command line.
+        seeded: the accounts and providers in the index.
+        rng: picks the pages.
+    """
+    figures: dict[str, float] = {}
+    server = subprocess.Popen(command, cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{PORT}"
+        wait_up(url)
+        accounts = [f"/accounts/{rng.choice(seeded.clients)}" for _ in range(REQUESTS)]
+        cold = [f"/providers/{k}" for k in rng.sample(seeded.providers, PROVIDERS)]
+        warm = [f"/providers/{rng.choice(seeded.providers)}" for _ in range(REQUESTS)]
+        load(url, [f"/accounts/{k}" for k in rng.sample(seeded.clients, 40)])  # warm up
+        runs = (("account_page", accounts), ("provider_page_cold", cold),
+                ("provider_page", warm))  # fmt: skip
+        for name, paths in runs:
+            figures.update(measure(server.pid, name, url, paths))
+        figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    finally:
+        server.terminate()
+        server.wait(30)
     return figures
 
 
@@ -259,6 +298,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(*sys.argv[2:7])
+        serve(*sys.argv[2:8])
     else:
         sys.exit(main())

@@ -8,13 +8,15 @@ running devnet, ``$JL_HOME``) and the command's options, read at this edge.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 
 from jouleledger.cli.errors import CliError, ExitCode
 from jouleledger.cli.session import Session
 from jouleledger_indexer import default_database_url
 
 from .errors import AssetsMissing
-from .server import ServerThread, open_dashboard
+from .server import ServerThread, indexing, open_dashboard
+from .workers import ServerProcesses, Source
 
 DEFAULT_PORT = 8800  # the oracle node takes 8600
 
@@ -25,6 +27,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     database: str | None = None,
+    workers: int = 1,
     until: threading.Event | None = None,
 ) -> None:
     """Index the session's deployment in the background and serve the dashboard on it,
@@ -35,6 +38,8 @@ def serve(
         host: the address to listen on.
         port: the port (0: a free one).
         database: the index's URL (default: a SQLite file under ``$JL_HOME/index/``).
+        workers: server processes (1: one thread of this process; more: that many
+            processes on one port, while this one indexes: `workers.ServerProcesses`).
         until: stops the server when set (tests); None waits for Ctrl-C.
 
     Raises:
@@ -43,15 +48,39 @@ def serve(
     """
     deployment = session.deployment  # checks the node answers and the contracts exist
     url = database or default_database_url(session.paths.home, deployment)
-    try:
-        opened = open_dashboard(session.w3, deployment, url)
+    try:  # in this process either way: a missing script or a bad URL is one error, here
+        opened = open_dashboard(session.w3, deployment, url, index=workers == 1)
     except AssetsMissing as exc:
         raise CliError(str(exc), ExitCode.NOT_FOUND) from None
-    server = ServerThread(opened.app, host=host, port=port)
+    server: ServerThread | ServerProcesses
+    background: AbstractContextManager[object]
+    if workers == 1:  # the app indexes in a thread of its own
+        server, background = ServerThread(opened.app, host=host, port=port), nullcontext()
+    else:  # the workers serve; this process indexes, the index's one writer
+        source = Source(rpc_url=session.rpc_url, deployment=deployment, database_url=url)
+        server = ServerProcesses(source, workers, host=host, port=port)
+        background = indexing(opened.indexer)
     try:
-        address = server.start()
-    except RuntimeError as exc:
-        raise CliError(str(exc)) from None
+        with background:
+            try:
+                address = server.start()
+            except RuntimeError as exc:
+                raise CliError(str(exc)) from None
+            _serve_until(session, server, address, url, workers, until)
+    finally:
+        opened.dispose()
+
+
+def _serve_until(
+    session: Session,
+    server: ServerThread | ServerProcesses,
+    address: str,
+    url: str,
+    workers: int,
+    until: threading.Event | None,
+) -> None:
+    """Say where the dashboard is, then serve until Ctrl-C or `until`, and stop it."""
+    deployment = session.deployment
     out = session.out
     out.result(
         {"url": address, "rpc": session.rpc_url, "chain_id": deployment.chain_id, "index": url},
@@ -59,6 +88,7 @@ def serve(
             f"dashboard  {address}",
             f"chain      {deployment.chain_id} at {session.rpc_url}, market {deployment.market}",
             f"index      {url} (indexing in the background)",
+            *([f"workers    {workers} processes"] if workers > 1 else []),
             "Ctrl-C stops it.",
         ],
     )
@@ -70,4 +100,3 @@ def serve(
         pass
     finally:
         server.stop()
-        opened.dispose()

@@ -93,7 +93,12 @@ class Opened:
 
 
 def open_dashboard(
-    w3: Web3, deployment: Deployment, database_url: str, *, index: bool = True
+    w3: Web3,
+    deployment: Deployment,
+    database_url: str,
+    *,
+    index: bool = True,
+    upgrade: bool = True,
 ) -> Opened:
     """The app for `deployment`, reading the index at `database_url` (created and upgraded
     as needed) and, with `index`, indexing in the background while it serves.
@@ -103,13 +108,16 @@ def open_dashboard(
         deployment: the contracts' addresses.
         database_url: where the index lives (SQLite or PostgreSQL URL).
         index: run the indexer alongside the server.
+        upgrade: create or upgrade the index's schema first (off in a worker process: the
+            process that indexes did it).
 
     Raises:
         DatabaseUrlError: a URL the indexer cannot use.
         AssetsMissing: the vendored scripts cannot be found.
     """
     db = Database(database_url)
-    db.upgrade()
+    if upgrade:
+        db.upgrade()
     indexer = Indexer(w3, deployment, db, IndexerConfig())
     dashboard = Dashboard(db=ReadDatabase(db), chain=LiveChain(JouleLedger(w3, deployment)))
     app = create_app(dashboard, (lambda: indexing(indexer)) if index else None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,64 @@ def test_jl_dashboard_serves_prints_its_url_and_stops_on_ctrl_c(
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
     assert code == 0
+
+
+def workers_of(pid: int) -> set[int]:
+    """The worker processes `pid` spawned that still run (Linux /proc; multiprocessing's
+    resource tracker, also a child, is not one)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found.update(int(n) for n in task.read_text().split())
+    return {n for n in found if b"spawn_main" in Path(f"/proc/{n}/cmdline").read_bytes()}
+
+
+def test_jl_dashboard_workers_serve_what_this_process_indexes_and_stop_with_it(
+    net: Devnet, world: Scenario, tmp_path: Path
+) -> None:
+    save_deployment(tmp_path / "deployments.json", world.admin.deployment)
+    env = {**os.environ, "JL_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    command = [*JL, "--rpc", str(net.rpc_url), "dashboard", "--port", "0", "--workers", "2"]
+    process = subprocess.Popen(  # its own group: Ctrl-C reaches the workers too
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        url = re.match(r"dashboard\s+(http://127\.0\.0\.1:\d+)", lines[0])
+        assert url, lines
+        assert lines[3].split() == ["workers", "2", "processes"]
+        workers = workers_of(process.pid)
+        assert len(workers) == 2, workers
+        wait_served(url.group(1), net.w3.eth.block_number)
+        net.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        wait_served(url.group(1), net.w3.eth.block_number)  # the parent indexed it
+        provider = world.providers[0].address
+        for _ in range(4):  # over several connections: whichever worker answers agrees
+            page = httpx.get(f"{url.group(1)}/providers/{provider}")
+            assert page.status_code == 200 and provider in page.text
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=30)
+    assert code == 0
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_jl_dashboard_workers_say_when_the_port_is_taken(
+    net: Devnet, world: Scenario, tmp_path: Path
+) -> None:
+    save_deployment(tmp_path / "deployments.json", world.admin.deployment)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [*JL, "--rpc", str(net.rpc_url), "dashboard", "--port", port, "--workers", "2"],
+            cwd=ROOT, env={**os.environ, "JL_HOME": str(tmp_path)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "pass another with --port" in done.stderr
 
 
 def test_jl_dashboard_says_what_to_do_without_a_deployment(net: Devnet, tmp_path: Path) -> None:

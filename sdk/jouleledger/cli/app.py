@@ -240,6 +240,15 @@ def dashboard(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes; one per core serves more visitors at once.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web dashboard for the deployment at --rpc (default: the running devnet),
     indexing it in the background, and print its URL. Read-only: no keys."""
@@ -251,7 +260,7 @@ def dashboard(
             "pip install 'jouleledger[dashboard]'",
             ExitCode.NOT_FOUND,
         ) from None
-    serve(session(ctx), host=host, port=port, database=database)
+    serve(session(ctx), host=host, port=port, database=database, workers=workers)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
