@@ -8,6 +8,7 @@ balance, and queues already hold jobs.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -15,6 +16,8 @@ from eth_account.signers.local import LocalAccount
 from report import write_results
 from web3 import Web3
 from web3.contract import Contract
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sample records
 
 from jouleledger import start_devnet
 from jouleledger.client import JouleLedger
@@ -24,6 +27,7 @@ from jouleledger.records import MarketDomain, UsageRecord, batch_digest, record_
 from jouleledger.transport import advance_time
 from jouleledger.tx import send
 from jouleledger.units import parse_amount
+from tests.sample_records import sample_record
 
 H100 = gpu_class_id("nvidia-h100")
 PRICE = parse_amount("0.001")  # per GPU-second
@@ -105,18 +109,7 @@ class Bench:
 
     def record(self, job_id: int) -> UsageRecord:
         now = self.w3.eth.get_block("latest")["timestamp"]
-        return UsageRecord(
-            job_id=job_id,
-            provider=self.provider.address,
-            gpu_millis=4_000 + job_id,
-            energy_mj=1_200_000 + job_id,
-            ai_tokens=900 + job_id,
-            result_hash=Web3.keccak(job_id.to_bytes(32, "big")),
-            start_time=now - 5,
-            end_time=now,
-            meter_kind=0,
-            gpu_id_hash=Web3.keccak(text="GPU-0"),
-        )
+        return sample_record(job_id, self.provider.address, now)
 
     def sign(self, digest: bytes) -> bytes:
         return bytes(Account.unsafe_sign_hash(digest, self.oracle.key).signature)

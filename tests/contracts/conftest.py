@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import brownie
 import pytest
 from brownie import web3
 from eth_account import Account
@@ -206,3 +207,17 @@ def staking(protocol: Protocol) -> Any:
 @pytest.fixture
 def vault(protocol: Protocol) -> Any:
     return protocol.vault
+
+
+@pytest.fixture
+def served_first(market: Any) -> Callable[[Any, int, int], None]:
+    """`served_first(provider, ahead, skipped)`: the priority book keeps `provider` from
+    claiming `skipped` while `ahead` waits with a higher priority for it (the revert names
+    both), and gives it `ahead` when it claims the next job."""
+
+    def check(provider: Any, ahead: int, skipped: int) -> None:
+        with brownie.reverts(custom_error("MarketHigherPriorityEligible", skipped, ahead)):
+            market.claimJob(skipped, {"from": provider})
+        assert market.claimNext({"from": provider}).return_value == ahead
+
+    return check

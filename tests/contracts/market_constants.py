@@ -9,18 +9,6 @@ from eth_utils import keccak
 
 TOKEN_NAME = "Compute Power Token"
 INITIAL_SUPPLY = 1_000_000 * 10**18
-
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-
-
 ONE = 10**18
 NANO = 10**9
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -54,24 +42,26 @@ MAX_JOBS_PER_EPOCH = 100
 OPEN, CLAIMED, SETTLED, DISPUTED, FINALIZED, EXPIRED, CANCELLED = range(1, 8)
 MAX_LEVEL = 223
 
-RECORD_FIELDS = [
-    {"name": "jobId", "type": "uint256"},
-    {"name": "provider", "type": "address"},
-    {"name": "gpuMillis", "type": "uint64"},
-    {"name": "energyMj", "type": "uint64"},
-    {"name": "aiTokens", "type": "uint64"},
-    {"name": "resultHash", "type": "bytes32"},
-    {"name": "startTime", "type": "uint64"},
-    {"name": "endTime", "type": "uint64"},
-    {"name": "meterKind", "type": "uint8"},
-    {"name": "gpuIdHash", "type": "bytes32"},
-]
 
-BINDING_FIELDS = [
-    {"name": "provider", "type": "address"},
-    {"name": "signer", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-]
+def struct_fields(type_string: str) -> list[dict[str, str]]:
+    """The EIP-712 field list of a struct, read from its type string as the contract's type
+    hash spells it: the tests sign with what the Solidity source states, not with the SDK's
+    copy, so a field the two disagree on fails here."""
+    members = type_string[type_string.index("(") + 1 : -1]
+    return [dict(zip(("type", "name"), m.split(" "), strict=True)) for m in members.split(",")]
+
+
+# As in OpenZeppelin's ERC20Permit (EIP-2612), UsageRecords.sol and ProviderStaking.sol.
+PERMIT_TYPES = {
+    "Permit": struct_fields(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    )
+}
+RECORD_FIELDS = struct_fields(
+    "UsageRecord(uint256 jobId,address provider,uint64 gpuMillis,uint64 energyMj,uint64 aiTokens,"
+    "bytes32 resultHash,uint64 startTime,uint64 endTime,uint8 meterKind,bytes32 gpuIdHash)"
+)
+BINDING_FIELDS = struct_fields("SignerBinding(address provider,address signer,uint256 nonce)")
 
 
 def padded(name: str) -> bytes:

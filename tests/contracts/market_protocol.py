@@ -215,9 +215,12 @@ class Protocol:
         return [int(j) for j in self.market.queue(gpu_class, 0, limit)[0]]
 
     def permit(
-        self, owner: Any, spender: Any, value: int, deadline: int
-    ) -> tuple[int, bytes, bytes]:
-        """An EIP-2612 permit of `owner` (a local account) for `spender`: (v, r, s)."""
+        self, owner: Any, spender: Any, value: int, lifetime: int = 600
+    ) -> tuple[int, int, bytes, bytes]:
+        """An EIP-2612 permit of `owner` (a local account) for `spender`, valid for `lifetime`
+        seconds from the latest block: (deadline, v, r, s), the arguments of the ``...WithPermit``
+        functions."""
+        deadline = self.now() + lifetime
         domain = {
             "name": TOKEN_NAME,
             "version": "1",
@@ -232,7 +235,7 @@ class Protocol:
             "deadline": deadline,
         }
         signed = Account.sign_typed_data(owner.private_key, domain, PERMIT_TYPES, message)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+        return deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
     # --- holdings ----------------------------------------------------------------------
 
@@ -309,6 +312,12 @@ class Protocol:
             }
         )
         return bytes(Account.sign_message(message, _key(key)).signature)
+
+    def oracle_signed(self, job_id: int, provider: Any, **record: Any) -> tuple[Record, bytes]:
+        """A record of `job_id` and its signature by `provider`'s current oracle key: what the
+        provider's node sends, for tests that tamper with the call or send it twice."""
+        rec = self.record(job_id, provider, **record)
+        return rec, self.sign(self.signer_keys[provider.address], rec)
 
     def sign_batch(self, key: Any, records: list[Record], **domain: Any) -> bytes:
         message = encode_typed_data(

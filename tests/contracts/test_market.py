@@ -159,11 +159,10 @@ def test_post_without_allowance_reverts_with_the_token_error(
 
 
 def test_post_with_permit_escrows_in_one_transaction(
-    protocol: Any, market: Any, accounts: Any, chain: Any
+    protocol: Any, market: Any, accounts: Any
 ) -> None:
     who = protocol.funded_local_account(accounts, 20 * ONE)
-    deadline = protocol.now() + 600
-    v, r, s = protocol.permit(who, market, 11 * ONE, deadline)
+    deadline, v, r, s = protocol.permit(who, market, 11 * ONE)
     tx = market.postJobWithPermit(protocol.request(bid=ONE), deadline, v, r, s, {"from": who})
     assert market.job(tx.return_value)["client"] == who
     assert protocol.token.balanceOf(who) == 9 * ONE

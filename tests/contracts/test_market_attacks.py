@@ -31,12 +31,6 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SETTLED = 3
 
 
-def claimed(protocol: Any, client: Any, provider: Any, **post: Any) -> int:
-    job = protocol.post(client, **post)
-    protocol.market.claimJob(job, {"from": provider})
-    return job
-
-
 def recovered(protocol: Any, market: Any, record: Any, signature: bytes) -> str:
     return Account._recover_hash(market.recordDigest(record.tuple()), signature=signature)
 
@@ -44,7 +38,7 @@ def recovered(protocol: Any, market: Any, record: Any, signature: bytes) -> str:
 def test_signature_replayed_on_another_job_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    first, second = claimed(protocol, client, provider), claimed(protocol, client, provider)
+    first, second = protocol.claimed(client, provider), protocol.claimed(client, provider)
     key = protocol.signer_keys[provider.address]
     signed_for_first = protocol.sign(key, protocol.record(first, provider))
     replay = protocol.record(second, provider)
@@ -66,8 +60,8 @@ def test_signature_replayed_on_a_second_market_is_refused(
     # The same provider with the same oracle key on both markets, job 1 claimed on each.
     other.add_provider(provider, stake=MIN_STAKE, signer=key)
     other.fund(client)
-    job_a = claimed(protocol, client, provider)
-    job_b = claimed(other, client, provider)
+    job_a = protocol.claimed(client, provider)
+    job_b = other.claimed(client, provider)
     assert job_a == job_b == 1
     record = protocol.record(job_a, provider)
     signature = protocol.sign(key, record)  # for the first market
@@ -80,7 +74,7 @@ def test_signature_replayed_on_a_second_market_is_refused(
 def test_signature_for_another_chain_id_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     key = protocol.signer_keys[provider.address]
     record = protocol.record(job, provider)
     signature = protocol.sign(key, record, chain_id=1)
@@ -92,9 +86,8 @@ def test_signature_for_another_chain_id_is_refused(
 def test_a_job_settles_once(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
-    record = protocol.record(job, provider)
-    signature = protocol.sign(protocol.signer_keys[provider.address], record)
+    job = protocol.claimed(client, provider)
+    record, signature = protocol.oracle_signed(job, provider)
     market.settle(record.tuple(), signature, [], {"from": provider})
     with brownie.reverts(error("MarketInvalidJobState", job, SETTLED)):
         market.settle(record.tuple(), signature, [], {"from": provider})
@@ -111,7 +104,7 @@ def test_a_job_settles_once(
 def test_record_signed_by_an_unbound_key_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     intruder = Account.create()
     record = protocol.record(job, provider)
     signer = protocol.signer_keys[provider.address].address
@@ -122,9 +115,8 @@ def test_record_signed_by_an_unbound_key_is_refused(
 def test_high_s_signature_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
-    record = protocol.record(job, provider)
-    signature = protocol.sign(protocol.signer_keys[provider.address], record)
+    job = protocol.claimed(client, provider)
+    record, signature = protocol.oracle_signed(job, provider)
     r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
     high_s = (SECP256K1_N - s).to_bytes(32, "big")
     malleated = r + high_s + bytes([55 - v])  # the other v (27 <-> 28)
@@ -137,9 +129,8 @@ def test_duplicate_attestor_signatures_are_refused(
 ) -> None:
     attestors = [Account.create() for _ in range(2)]
     market.setAttestors([a.address for a in attestors], 2, {"from": protocol.admin})
-    job = claimed(protocol, client, provider)
-    record = protocol.record(job, provider)
-    oracle = protocol.sign(protocol.signer_keys[provider.address], record)
+    job = protocol.claimed(client, provider)
+    record, oracle = protocol.oracle_signed(job, provider)
     twice = [protocol.sign(attestors[0], record)] * 2
     with brownie.reverts(error("MarketDuplicateAttestor", attestors[0].address)):
         market.settle(record.tuple(), oracle, twice, {"from": provider})
@@ -159,7 +150,7 @@ def test_claim_cannot_skip_a_higher_bid_it_is_eligible_for(
 def test_stake_that_a_pending_slash_needs_cannot_leave(
     protocol: Any, market: Any, staking: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider, max_payment=MAX_ESCROW)
+    job = protocol.claimed(client, provider, max_payment=MAX_ESCROW)
     protocol.settle(job, provider)
     market.openDispute(job, {"from": client})
     stake = staking.providerInfo(provider)["stake"]
@@ -177,7 +168,7 @@ def test_stake_that_a_pending_slash_needs_cannot_leave(
 def test_dispute_after_the_window_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     tx = protocol.settle(job, provider)
     chain.sleep(DISPUTE_WINDOW + 1)
     chain.mine()
@@ -193,7 +184,7 @@ def test_disputing_yourself_never_profits(
 
     def cycle(dispute: bool | None) -> int:
         before = protocol.wealth(client, provider)
-        job = claimed(protocol, client, provider, bid=ONE)
+        job = protocol.claimed(client, provider, bid=ONE)
         protocol.settle(job, provider, gpu_millis=4_000_000)
         if dispute is not None:
             market.openDispute(job, {"from": client})
@@ -220,7 +211,7 @@ def test_disputing_yourself_never_profits(
 def test_withdrawals_work_while_paused(
     protocol: Any, market: Any, staking: Any, provider: Any, client: Any, chain: Any
 ) -> None:
-    job = claimed(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     protocol.settle(job, provider)
     staking.requestUnbond(ONE, {"from": provider})
     market.pause({"from": protocol.admin})

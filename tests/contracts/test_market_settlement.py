@@ -30,19 +30,13 @@ PARAMS_ROLE = Web3.keccak(text="PARAMS_ROLE")
 PAUSER_ROLE = Web3.keccak(text="PAUSER_ROLE")
 
 
-def claimed_job(protocol: Any, client: Any, provider: Any, **post: Any) -> int:
-    job = protocol.post(client, **post)
-    protocol.market.claimJob(job, {"from": provider})
-    return job
-
-
 # --- settlement ----------------------------------------------------------------------------
 
 
 def test_settle_errors_on_bad_usage(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
 ) -> None:
-    job = claimed_job(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     for bad in (
         {"energyMj": 0},
         {"startTime": protocol.now(), "endTime": protocol.now() - 5},
@@ -56,7 +50,7 @@ def test_settle_after_the_deadline_is_refused(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any, error: Any
 ) -> None:
     deadline = protocol.now() + 100
-    job = claimed_job(protocol, client, provider, deadline=deadline)
+    job = protocol.claimed(client, provider, deadline=deadline)
     chain.sleep(200)
     chain.mine()
     with brownie.reverts(error("MarketDeadlinePassed", job, deadline)):
@@ -66,7 +60,7 @@ def test_settle_after_the_deadline_is_refused(
 def test_settle_a_record_naming_another_provider(
     protocol: Any, market: Any, provider: Any, provider2: Any, client: Any, error: Any
 ) -> None:
-    job = claimed_job(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     record = protocol.record(job, provider2)
     sig = protocol.sign(protocol.signer_keys[provider.address], record)
     with brownie.reverts(error("MarketWrongProvider", job, provider2, provider)):
@@ -76,7 +70,7 @@ def test_settle_a_record_naming_another_provider(
 def test_batch_settles_every_job_with_one_signature(
     protocol: Any, market: Any, provider: Any, client: Any
 ) -> None:
-    jobs = [claimed_job(protocol, client, provider) for _ in range(4)]
+    jobs = [protocol.claimed(client, provider) for _ in range(4)]
     tx = protocol.settle_batch(jobs, provider)
     assert [e["jobId"] for e in tx.events["JobSettled"]] == jobs
     assert tx.events["UsageAttested"]["jobs"] == 4
@@ -88,8 +82,8 @@ def test_batch_errors(
 ) -> None:
     with brownie.reverts(error("MarketEmptyBatch")):
         market.settleBatch(provider, [], b"", [], {"from": provider})
-    mine = claimed_job(protocol, client, provider)
-    theirs = claimed_job(protocol, client, provider2)
+    mine = protocol.claimed(client, provider)
+    theirs = protocol.claimed(client, provider2)
     records = [protocol.record(mine, provider), protocol.record(theirs, provider)]
     sig = protocol.sign_batch(protocol.signer_keys[provider.address], records)
     with brownie.reverts(error("MarketWrongProvider", theirs, provider, provider2)):
@@ -119,9 +113,8 @@ def test_attestors_must_co_sign_when_the_market_requires_them(
 ) -> None:
     attestors = sorted((Account.create() for _ in range(3)), key=lambda a: int(a.address, 16))
     market.setAttestors([a.address for a in attestors], 2, {"from": protocol.admin})
-    job = claimed_job(protocol, client, provider)
-    record = protocol.record(job, provider)
-    oracle = protocol.sign(protocol.signer_keys[provider.address], record)
+    job = protocol.claimed(client, provider)
+    record, oracle = protocol.oracle_signed(job, provider)
     with brownie.reverts(error("MarketAttestorThresholdNotMet", 1, 2)):
         market.settle(
             record.tuple(), oracle, [protocol.sign(attestors[0], record)], {"from": provider}
@@ -166,7 +159,7 @@ def test_expire_claimed_job_refunds_and_penalises_the_provider(
     protocol: Any, market: Any, provider: Any, client: Any, accounts: Any, chain: Any, error: Any
 ) -> None:
     deadline = protocol.now() + 100
-    job = claimed_job(protocol, client, provider, deadline=deadline)
+    job = protocol.claimed(client, provider, deadline=deadline)
     with brownie.reverts(error("MarketDeadlineNotPassed", job, deadline)):
         market.expireJob(job, {"from": accounts[7]})
     chain.sleep(200)
@@ -200,7 +193,7 @@ def test_expire_open_job_refunds_without_penalty(
 
 
 def settled_job(protocol: Any, client: Any, provider: Any) -> int:
-    job = claimed_job(protocol, client, provider, bid=ONE)
+    job = protocol.claimed(client, provider, bid=ONE)
     protocol.settle(job, provider, gpu_millis=4_000_000)  # payment 5 CPT, refund 6
     return job
 
@@ -260,7 +253,7 @@ def test_default_after_arbiter_timeout_lets_the_record_stand(
 def test_dispute_errors(
     protocol: Any, market: Any, provider: Any, client: Any, client2: Any, accounts: Any, error: Any
 ) -> None:
-    job = claimed_job(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     with brownie.reverts(error("MarketInvalidJobState", job, CLAIMED)):
         market.openDispute(job, {"from": client})
     protocol.settle(job, provider)
@@ -375,7 +368,7 @@ def test_day_constant_is_a_day() -> None:
 def test_a_job_that_earned_nothing_still_finalizes_and_frees_the_lock(
     protocol: Any, market: Any, provider: Any, client: Any, chain: Any
 ) -> None:
-    job = claimed_job(protocol, client, provider)
+    job = protocol.claimed(client, provider)
     protocol.settle(job, provider, gpu_millis=0)  # no GPU time and no bid: payment 0
     chain.sleep(DISPUTE_WINDOW + 1)
     chain.mine()

@@ -84,14 +84,12 @@ def test_claim_next_with_nothing_it_can_take_reverts(
 
 
 def test_designated_job_goes_before_an_open_job_of_the_same_level(
-    protocol: Any, market: Any, provider: Any, provider2: Any, client: Any, error: Any
+    protocol: Any, market: Any, provider: Any, provider2: Any, client: Any, served_first: Any
 ) -> None:
     open_job = protocol.post(client, bid=ONE)
     designated = protocol.post(client, bid=ONE + ONE // 20, provider=provider)  # same level
     assert market.job(open_job)["level"] == market.job(designated)["level"]
-    with brownie.reverts(error("MarketHigherPriorityEligible", open_job, designated)):
-        market.claimJob(open_job, {"from": provider})
-    assert market.claimNext({"from": provider}).return_value == designated
+    served_first(provider, designated, open_job)
     assert market.claimNext({"from": provider}).return_value == open_job
 
 
@@ -104,24 +102,20 @@ def test_designated_job_does_not_hold_back_other_providers(
 
 
 def test_open_job_of_a_higher_level_goes_before_a_designated_one(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+    protocol: Any, provider: Any, client: Any, served_first: Any
 ) -> None:
     designated = protocol.post(client, bid=ONE, provider=provider)
     open_job = protocol.post(client, bid=2 * ONE)
-    with brownie.reverts(error("MarketHigherPriorityEligible", designated, open_job)):
-        market.claimJob(designated, {"from": provider})
-    assert market.claimNext({"from": provider}).return_value == open_job
+    served_first(provider, open_job, designated)
 
 
 def test_jobs_of_one_level_are_served_first_in_first_out(
-    protocol: Any, market: Any, provider: Any, client: Any, client2: Any, error: Any
+    protocol: Any, provider: Any, client: Any, client2: Any, served_first: Any
 ) -> None:
     first = protocol.post(client, bid=ONE)
     second = protocol.post(client2, bid=ONE + ONE // 20)  # bids more, same level
     assert protocol.queue() == [first, second]
-    with brownie.reverts(error("MarketHigherPriorityEligible", second, first)):
-        market.claimJob(second, {"from": provider})
-    assert market.claimNext({"from": provider}).return_value == first
+    served_first(provider, first, second)
 
 
 def test_raise_bid_within_the_level_keeps_the_job_in_place(

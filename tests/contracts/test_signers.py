@@ -17,6 +17,14 @@ def staked(protocol: Any, who: Any) -> Any:
     return who
 
 
+def rotated(protocol: Any, provider: Any, new: Any = None) -> Any:
+    """Binds `new` (default: a fresh key) as `provider`'s oracle signer; returns the key it
+    replaced, which keeps its rights over jobs claimed before."""
+    old = protocol.signer_keys[provider.address]
+    protocol.update_provider(provider, signer=new or Account.create())
+    return old
+
+
 def recovered_binding(staking: Any, provider: Any, signer: Any, proof: bytes) -> str:
     """The address a proof recovers to for binding `signer` to `provider` now."""
     digest = staking.signerBindingDigest(provider, signer)
@@ -100,8 +108,7 @@ def test_set_attestors_refuses_a_provider_s_signer(
 def test_a_rotated_out_signer_is_free_to_bind_elsewhere(
     protocol: Any, staking: Any, provider: Any, accounts: Any
 ) -> None:
-    old = protocol.signer_keys[provider.address]
-    protocol.update_provider(provider, signer=Account.create())
+    old = rotated(protocol, provider)
     assert staking.signerOwner(old.address) == ZERO_ADDRESS
     who = staked(protocol, accounts[6])
     proof = protocol.sign_binding(old, who)
@@ -110,20 +117,19 @@ def test_a_rotated_out_signer_is_free_to_bind_elsewhere(
 
 
 def test_previous_signer_settles_a_job_claimed_before_the_rotation(
-    protocol: Any, market: Any, provider: Any, client: Any
+    protocol: Any, provider: Any, client: Any
 ) -> None:
-    old = protocol.signer_keys[provider.address]
     job = protocol.claimed(client, provider)
-    protocol.update_provider(provider, signer=Account.create())
+    old = rotated(protocol, provider)
     tx = protocol.settle(job, provider, key=old)
     assert tx.events["UsageAttested"]["signer"] == old.address
 
 
 def test_previous_signer_cannot_settle_a_job_claimed_after_the_rotation(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+    protocol: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    old, new = protocol.signer_keys[provider.address], Account.create()
-    protocol.update_provider(provider, signer=new)
+    new = Account.create()
+    old = rotated(protocol, provider, new)
     job = protocol.claimed(client, provider)
     with brownie.reverts(error("MarketInvalidSigner", old.address, new.address)):
         protocol.settle(job, provider, key=old)
@@ -131,12 +137,11 @@ def test_previous_signer_cannot_settle_a_job_claimed_after_the_rotation(
 
 
 def test_two_rotations_retire_the_oldest_signer(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+    protocol: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    old = protocol.signer_keys[provider.address]
     job = protocol.claimed(client, provider)
-    protocol.update_provider(provider, signer=Account.create())
-    protocol.update_provider(provider, signer=Account.create())
+    old = rotated(protocol, provider)
+    rotated(protocol, provider)
     with brownie.reverts(error("MarketInvalidSigner", old.address, ZERO_ADDRESS)):
         protocol.settle(job, provider, key=old)
 
@@ -144,9 +149,8 @@ def test_two_rotations_retire_the_oldest_signer(
 def test_a_batch_cannot_mix_jobs_claimed_before_and_after_a_rotation(
     protocol: Any, market: Any, provider: Any, client: Any, error: Any
 ) -> None:
-    old = protocol.signer_keys[provider.address]
     before = protocol.claimed(client, provider)
-    protocol.update_provider(provider, signer=Account.create())
+    old = rotated(protocol, provider)
     after = protocol.claimed(client, provider)
     records = [protocol.record(before, provider), protocol.record(after, provider)]
     signature = protocol.sign_batch(old, records)
@@ -172,14 +176,12 @@ def test_a_raised_ask_is_pending_until_the_delay_passes(
 
 
 def test_raising_the_ask_then_claiming_cannot_skip_a_cheaper_higher_job(
-    protocol: Any, market: Any, provider: Any, client: Any, error: Any
+    protocol: Any, provider: Any, client: Any, served_first: Any
 ) -> None:
     cheap = protocol.post(client, bid=2 * ONE)
     pricey = protocol.post(client, bid=ONE, price=2 * PRICE)
     protocol.update_provider(provider, ask=2 * PRICE)
-    with brownie.reverts(error("MarketHigherPriorityEligible", pricey, cheap)):
-        market.claimJob(pricey, {"from": provider})
-    assert market.claimNext({"from": provider}).return_value == cheap
+    served_first(provider, cheap, pricey)
 
 
 def test_a_raised_ask_applies_after_the_delay(

@@ -35,12 +35,9 @@ def test_stake_rejects_zero(staking: Any, accounts: Any, error: Any) -> None:
         staking.stake(0, {"from": accounts[6]})
 
 
-def test_stake_with_permit_needs_no_approval(
-    protocol: Any, staking: Any, accounts: Any, chain: Any
-) -> None:
+def test_stake_with_permit_needs_no_approval(protocol: Any, staking: Any, accounts: Any) -> None:
     who = protocol.funded_local_account(accounts, 10 * ONE)
-    deadline = chain.time() + 600
-    v, r, s = protocol.permit(who, staking, 10 * ONE, deadline)
+    deadline, v, r, s = protocol.permit(who, staking, 10 * ONE)
     staking.stakeWithPermit(10 * ONE, deadline, v, r, s, {"from": who})
     assert staking.providerInfo(who)["stake"] == 10 * ONE
     assert protocol.token.allowance(who, staking) == 0

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from web3 import Web3
 from web3.contract import Contract
 
-from jouleledger import JobRequest, JouleLedger, MeterKind, load_artifact
+from jouleledger import JobRequest, JouleLedger, load_artifact
 from jouleledger.deployment import Deployment, ProtocolConfig, deploy_protocol
 from jouleledger.records import UsageRecord, batch_digest, record_digest
 from jouleledger.transport import advance_time
@@ -22,6 +22,7 @@ from jouleledger.units import parse_amount
 from jouleledger_indexer import Database, address_key
 from jouleledger_indexer.models import Account as AccountRow
 from jouleledger_indexer.models import Event, Job, Provider
+from tests.sample_records import sample_record
 
 PRICE = parse_amount("0.001")
 CONFIG = ProtocolConfig(holdings_warmup=60, dispute_window=600, arbiter_timeout=600)
@@ -70,18 +71,7 @@ class Market:
     def record(self, job_id: int) -> UsageRecord:
         """A usage record of `job_id` (simulated meter: this machine has no GPU)."""
         now = int(self.w3.eth.get_block("latest")["timestamp"])
-        return UsageRecord(
-            job_id=job_id,
-            provider=Web3.to_checksum_address(self.provider_address),
-            gpu_millis=4_000 + job_id,
-            energy_mj=1_200_000 + job_id,
-            ai_tokens=900 + job_id,
-            result_hash=Web3.keccak(job_id.to_bytes(32, "big")),
-            start_time=now - 5,
-            end_time=now,
-            meter_kind=MeterKind.SIMULATED,
-            gpu_id_hash=Web3.keccak(text="GPU-0"),
-        )
+        return sample_record(job_id, self.provider_address, now)
 
     def claim_and_settle(self, count: int, *, batch: bool = False) -> list[int]:
         """Claim `count` jobs and settle them, one by one or in one batch."""

@@ -86,14 +86,6 @@ def test_driver_not_loaded_is_unavailable_with_the_status_name(
         meter(clock)
 
 
-def test_no_gpu_is_unavailable_and_shut_down(fake_amdsmi: FakeAmdSmi, clock: FakeClock) -> None:
-    fake_amdsmi.gpus = []
-
-    with pytest.raises(MeterUnavailable, match="found no GPU"):
-        meter(clock)
-    assert fake_amdsmi.shutdowns == 1
-
-
 def test_a_die_without_an_energy_counter_is_refused(
     fake_amdsmi: FakeAmdSmi, clock: FakeClock
 ) -> None:

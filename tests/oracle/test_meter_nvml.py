@@ -199,16 +199,6 @@ def test_missing_nvidia_ml_py_raises_meter_unavailable(
         meter(clock)
 
 
-def test_nvml_without_gpus_is_unavailable_and_shut_down(
-    fake_nvml: FakeNvml, clock: FakeClock
-) -> None:
-    fake_nvml.gpus = []
-
-    with pytest.raises(MeterUnavailable, match="found no GPU"):
-        meter(clock)
-    assert fake_nvml.shutdowns == 1
-
-
 def test_gpu_without_energy_counter_is_unavailable(fake_nvml: FakeNvml, clock: FakeClock) -> None:
     def unsupported(t: float) -> int:
         raise NVMLError_NotSupported()

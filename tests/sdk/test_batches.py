@@ -14,11 +14,12 @@ from jouleledger.abi import error_class
 from jouleledger.client import JobRequest, JouleLedger
 from jouleledger.client.batches import fit_chunks
 from jouleledger.deployment import ProtocolConfig, deploy_protocol
-from jouleledger.records import MarketDomain, UsageRecord, batch_digest
+from jouleledger.records import MarketDomain, batch_digest
 from jouleledger.transport import advance_time
 from jouleledger.types import JobState
 from jouleledger.units import parse_amount
 from tests.conftest import ROOT
+from tests.sample_records import sample_record
 
 CLASS = "nvidia-h100"
 PRICE, MAX_PAYMENT = parse_amount("0.001"), parse_amount("1")
@@ -96,21 +97,7 @@ def test_claim_next_n_claims_in_priority_order_and_withdraw_pays_them_all(
     with pytest.raises(ValueError, match="at least 1"):
         provider.claim_next(0)
     now = anvil.w3.eth.get_block("latest")["timestamp"]
-    records = [
-        UsageRecord(
-            job_id=j,
-            provider=provider.address,
-            gpu_millis=1_000,
-            energy_mj=500_000,
-            ai_tokens=100,
-            result_hash=b"\x01" * 32,
-            start_time=now - 2,
-            end_time=now,
-            meter_kind=0,
-            gpu_id_hash=b"\x02" * 32,
-        )
-        for j in [*claimed, first + 2]
-    ]
+    records = [sample_record(j, provider.address, now) for j in [*claimed, first + 2]]
     domain = MarketDomain(admin.deployment.chain_id, admin.deployment.market)
     digest = batch_digest(domain, records)
     signature = bytes(Account.unsafe_sign_hash(digest, anvil.accounts[3].key).signature)

@@ -22,7 +22,7 @@ from ..errors import MeterUnavailable
 from .base import GpuInfo, MeterKindName
 from .counter import CounterDevice, CounterMeter, DeviceReadError
 from .vendor import import_vendor_library, text
-from .visible import AMD_VARIABLES, visible_gpus
+from .visible import AMD_VARIABLES
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +164,7 @@ class AmdSmiMeter(CounterMeter):
         if not gpus:
             self.close()
             raise MeterUnavailable("AMD SMI started but found no GPU. " + _ADVICE)
-        try:
-            return visible_gpus(gpus, self._environ, AMD_VARIABLES)
-        except MeterUnavailable:
-            self.close()
-            raise
+        return self._visible(gpus, AMD_VARIABLES)
 
     def _list_gpus(self) -> list[GpuInfo]:
         gpus = []

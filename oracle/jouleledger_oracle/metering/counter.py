@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Final
 
 from ..errors import ConfigError, MeterError, MeterUnavailable
@@ -32,6 +32,7 @@ from .base import (
     Reading,
 )
 from .samples import SampleBuffer
+from .visible import visible_gpus
 
 _WIDEN_POLL_S: Final = 0.05
 _CROSS_CHECK_MIN_WINDOW_S: Final = 5.0
@@ -143,6 +144,20 @@ class CounterMeter(Meter):
         Raises:
             MeterUnavailable: the library or the GPUs cannot be used here.
         """
+
+    def _visible(self, gpus: list[GpuInfo], variables: Sequence[str]) -> list[GpuInfo]:
+        """`gpus` narrowed to those `variables` (``CUDA_VISIBLE_DEVICES``, ...) show, for
+        `_connect`. When none is left the vendor library is shut down here: the meter is never
+        built, so no caller could close it.
+
+        Raises:
+            MeterUnavailable: the environment hides every GPU, or names a MIG slice.
+        """
+        try:
+            return visible_gpus(gpus, self._environ, variables)
+        except MeterUnavailable:
+            self.close()
+            raise
 
     def describe(self) -> list[GpuInfo]:
         """The GPUs the vendor library reports, with UUID, model name and driver version."""

@@ -20,7 +20,7 @@ from ..errors import MeterUnavailable
 from .base import GpuInfo, MeterKindName
 from .counter import CounterDevice, CounterMeter, DeviceReadError
 from .vendor import import_vendor_library, text
-from .visible import NVIDIA_VARIABLES, visible_gpus
+from .visible import NVIDIA_VARIABLES
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,7 @@ class NvmlMeter(CounterMeter):
             raise MeterUnavailable(self._init_advice(exc)) from exc
         self._handles: dict[int, object] = {}
         gpus = self._list_gpus()
-        try:
-            return visible_gpus(gpus, self._environ, NVIDIA_VARIABLES)
-        except MeterUnavailable:
-            self.close()
-            raise
+        return self._visible(gpus, NVIDIA_VARIABLES)
 
     def _list_gpus(self) -> list[GpuInfo]:
         """Every GPU NVML sees, with its handle kept in `_handles`; shuts NVML down on failure."""
