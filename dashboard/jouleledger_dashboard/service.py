@@ -59,6 +59,12 @@ class Dashboard:
         at = self._indexed()[0] if block is None else block
         return self.cache.get(at, (what, *args), lambda: self.db.run(lambda c: function(c, *args)))
 
+    def _read_of(self, what: str, address: str, *args: Any) -> Any:
+        """`_read` of `what` for the account a visitor's `address` names: checked (a bad one
+        is `BadInput`), then given as the page shows it and as the index keys it."""
+        who = inputs.address(address)
+        return self._read(what, who, address_key(who), *args)
+
     def head(self) -> Head:
         """How far the index has read, and the node's newest block."""
         block, timestamp = self._indexed()
@@ -115,8 +121,7 @@ class Dashboard:
         Raises:
             BadInput: not an address, or an unknown kind.
         """
-        who = inputs.address(address)
-        return self._read("history", who, address_key(who), flt, limit)  # type: ignore[no-any-return]
+        return self._read_of("history", address, flt, limit)  # type: ignore[no-any-return]
 
     def history_rows(self, address: str, flt: HistoryFilter) -> Iterator[HistoryRow]:
         """Every matching history entry, for the CSV export.
@@ -142,8 +147,7 @@ class Dashboard:
             BadInput: not an address.
             NotFound: not a provider.
         """
-        who = inputs.address(address)
-        return self._read("provider", who, address_key(who))  # type: ignore[no-any-return]
+        return self._read_of("provider", address)  # type: ignore[no-any-return]
 
     def series(self, address: str) -> Series:
         """A provider's chart series.
@@ -154,8 +158,7 @@ class Dashboard:
         Raises:
             BadInput: not an address.
         """
-        who = inputs.address(address)
-        return self._read("series", who, address_key(who))  # type: ignore[no-any-return]
+        return self._read_of("series", address)  # type: ignore[no-any-return]
 
     def job(self, job_id: str | int) -> JobView:
         """A job's page.
