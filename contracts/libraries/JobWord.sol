@@ -122,20 +122,20 @@ library JobWordLibrary {
         return JobWord.unwrap(word) >> _AMOUNT_B_SHIFT;
     }
 
-    // --- Settled and after ---------------------------------------------------------------
+    // --- Settled and after: the bits of deadline, maxPayment and bid, read anew -----------
 
     function settledAt(JobWord word) internal pure returns (uint256) {
-        return uint32(JobWord.unwrap(word) >> _TIME_SHIFT);
+        return deadline(word);
     }
 
     /// @notice What the provider earned: usage at the job's price, capped, plus the bid.
     function payment(JobWord word) internal pure returns (uint256) {
-        return uint56(JobWord.unwrap(word) >> _AMOUNT_A_SHIFT);
+        return maxPayment(word);
     }
 
     /// @notice The whole escrow (maxPayment + bid): what the provider's lock backs.
     function escrow(JobWord word) internal pure returns (uint256) {
-        return JobWord.unwrap(word) >> _AMOUNT_B_SHIFT;
+        return bid(word);
     }
 
     /// @notice What the client gets back: the escrow less the payment.

@@ -162,37 +162,27 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue, JobRemedies, OpenJ
 
     /// @inheritdoc IJobMarketExtension
     function setFeeBps(uint256 feeBps) external onlyRole(PARAMS_ROLE) {
-        _bounded("feeBps", feeBps, 0, MAX_FEE_BPS);
-        _nextTerms().feeBps = uint16(feeBps);
-        emit ParameterUpdated("feeBps", feeBps, _config.termsVersion);
+        _nextTermsWith("feeBps", feeBps, 0, MAX_FEE_BPS).feeBps = uint16(feeBps);
     }
 
     /// @inheritdoc IJobMarketExtension
     function setDisputeBond(uint256 bond) external onlyRole(PARAMS_ROLE) {
-        _bounded("disputeBond", bond, MIN_DISPUTE_BOND, MAX_DISPUTE_BOND);
-        _nextTerms().disputeBond = uint96(bond);
-        emit ParameterUpdated("disputeBond", bond, _config.termsVersion);
+        _nextTermsWith("disputeBond", bond, MIN_DISPUTE_BOND, MAX_DISPUTE_BOND).disputeBond = uint96(bond);
     }
 
     /// @inheritdoc IJobMarketExtension
     function setDisputeSlashBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
-        _bounded("disputeSlashBps", bps, 0, BPS);
-        _nextTerms().disputeSlashBps = uint16(bps);
-        emit ParameterUpdated("disputeSlashBps", bps, _config.termsVersion);
+        _nextTermsWith("disputeSlashBps", bps, 0, BPS).disputeSlashBps = uint16(bps);
     }
 
     /// @inheritdoc IJobMarketExtension
     function setExpirePenaltyBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
-        _bounded("expirePenaltyBps", bps, 0, BPS);
-        _nextTerms().expirePenaltyBps = uint16(bps);
-        emit ParameterUpdated("expirePenaltyBps", bps, _config.termsVersion);
+        _nextTermsWith("expirePenaltyBps", bps, 0, BPS).expirePenaltyBps = uint16(bps);
     }
 
     /// @inheritdoc IJobMarketExtension
     function setTreasuryShareBps(uint256 bps) external onlyRole(PARAMS_ROLE) {
-        _bounded("treasuryShareBps", bps, 1, MAX_TREASURY_SHARE_BPS);
-        _nextTerms().treasuryShareBps = uint16(bps);
-        emit ParameterUpdated("treasuryShareBps", bps, _config.termsVersion);
+        _nextTermsWith("treasuryShareBps", bps, 1, MAX_TREASURY_SHARE_BPS).treasuryShareBps = uint16(bps);
     }
 
     /// @inheritdoc IJobMarketExtension
@@ -217,10 +207,10 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue, JobRemedies, OpenJ
             if (provider != address(0)) revert MarketAttestorIsSigner(attestor, provider);
             if (!set.add(attestor)) revert MarketDuplicateAttestor(attestor);
         }
-        Terms storage t = _nextTerms();
+        (Terms storage t, uint256 version) = _nextTerms();
         t.attestorSetId = setId;
         t.attestorThreshold = uint16(threshold);
-        emit AttestorsUpdated(attestors, threshold, _config.termsVersion);
+        emit AttestorsUpdated(attestors, threshold, version);
     }
 
     /// @inheritdoc IJobMarketExtension
@@ -245,12 +235,24 @@ contract JobMarketExtension is IJobMarketExtension, JobQueue, JobRemedies, OpenJ
     }
 
     /// @dev A copy of the current terms as the next version, which new jobs get from now.
-    function _nextTerms() private returns (Terms storage) {
-        uint256 version = uint256(_config.termsVersion) + 1;
+    function _nextTerms() private returns (Terms storage next, uint256 version) {
+        version = uint256(_config.termsVersion) + 1;
         _bounded("termsVersion", version, 1, type(uint16).max);
         _termsAt[version] = _termsAt[version - 1];
         _config.termsVersion = uint16(version);
-        return _termsAt[version];
+        next = _termsAt[version];
+    }
+
+    /// @dev What every terms setter does but the write itself: bounds `value`, opens the
+    /// next terms version and announces it; the caller writes `value` into that version.
+    function _nextTermsWith(bytes32 name, uint256 value, uint256 min, uint256 max)
+        private
+        returns (Terms storage next)
+    {
+        _bounded(name, value, min, max);
+        uint256 version;
+        (next, version) = _nextTerms();
+        emit ParameterUpdated(name, value, version);
     }
 
     function _bounded(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
