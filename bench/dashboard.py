@@ -44,7 +44,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from dashboard_seed import Seeded, seed
 from indexer_speed import measure_indexing
 from report import write_results
@@ -67,7 +66,8 @@ PORT = 8611
 def serve(
     rpc: str, deployments: str, chain_id: str, database: str, port: str, workers: str
 ) -> None:
-    """The server process: the dashboard over `database`, without indexing, until SIGTERM.
+    """The server process: the dashboard over `database`, without indexing, until SIGTERM;
+    prints ``ready`` once every worker accepts connections.
 
     Args:
         rpc: the anvil's URL.
@@ -75,23 +75,25 @@ def serve(
         chain_id: the chain's id.
         database: the seeded index.
         port: the port to serve on.
-        workers: 1 (uvicorn in this process) or more (`ServerProcesses`).
+        workers: 1 (a thread of this process, as `jl dashboard`) or more (`--workers`).
     """
-    import uvicorn
-
     from jouleledger.transport import connect
-    from jouleledger_dashboard.server import open_dashboard
+    from jouleledger_dashboard.server import ServerThread, open_dashboard
     from jouleledger_dashboard.workers import ServerProcesses, Source
 
-    deployment = load_deployment(Path(deployments), int(chain_id))
-    if int(workers) == 1:
-        opened = open_dashboard(connect(rpc), deployment, database, index=False)
-        uvicorn.run(opened.app, host="127.0.0.1", port=int(port), log_level="warning")
-        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with ServerProcesses(Source(rpc, deployment, database), int(workers), port=int(port)):
+    deployment = load_deployment(Path(deployments), int(chain_id))
+    opened = open_dashboard(connect(rpc), deployment, database, index=False)
+    server: ServerThread | ServerProcesses = (
+        ServerThread(opened.app, port=int(port))
+        if int(workers) == 1
+        else ServerProcesses(Source(rpc, deployment, database), int(workers), port=int(port))
+    )
+    with server:
+        print("ready", flush=True)
         stop.wait()
+    opened.dispose()
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -106,25 +108,24 @@ def tree_cpu_seconds(pid: int) -> float:
     return used
 
 
-def wait_up(url: str, timeout: float = 60.0) -> None:
-    """Wait until the server at `url` answers.
+def wait_ready(server: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    """Wait until the server process says every worker accepts connections.
 
     Args:
-        url: its base URL.
+        server: the `serve` process, its stdout a pipe.
         timeout: seconds.
 
     Raises:
-        TimeoutError: it did not.
+        TimeoutError: it did not say so in time.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/head", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"the dashboard at {url} did not start in {timeout:.0f} s")
+    out = server.stdout
+    assert out is not None
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.append(out.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not said or said[0].strip() != "ready":
+        raise TimeoutError(f"the dashboard did not start in {timeout:.0f} s: {said}")
 
 
 def load(url: str, paths: list[str]) -> list[float]:
@@ -257,10 +258,10 @@ def serve_and_measure(command: list[str], seeded: Seeded, rng: random.Random) ->
         rng: picks the pages.
     """
     figures: dict[str, float] = {}
-    server = subprocess.Popen(command, cwd=ROOT)
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{PORT}"
-        wait_up(url)
+        wait_ready(server)
         accounts = [f"/accounts/{rng.choice(seeded.clients)}" for _ in range(REQUESTS)]
         cold = [f"/providers/{k}" for k in rng.sample(seeded.providers, PROVIDERS)]
         warm = [f"/providers/{rng.choice(seeded.providers)}" for _ in range(REQUESTS)]

@@ -1,16 +1,20 @@
 """Serving from several processes: `jl dashboard --workers N`.
 
-One process serves at most one core: a page is Python under the GIL. With twenty visitors at
-a time on two cores, the account page waited 86 ms (p50) in one process's queue and 62 ms
-with two (bench/results/dashboard.json). `ServerProcesses` binds the port once, in the
-calling process, so a taken port is reported there, and starts `workers` processes that
-accept on that one socket, each with its own app, caches and read-only connections to the
-index. The index has one writer: the indexer stays in the calling process
-(`jouleledger_dashboard.cli.serve`), and the workers only read what it wrote.
+One process serves at most one core: a page is Python under the GIL. `ServerProcesses`
+starts `workers` processes on one port, each with its own app, caches and read-only
+connections to the index. The index has one writer: the indexer stays in the calling
+process (`jouleledger_dashboard.cli.serve`), and the workers only read what it wrote.
 
-Anchors: uvicorn's own ``--workers`` (a socket bound by the parent, handed to spawned
-children, ``uvicorn._subprocess``), which needs the app as an import string; here each
-worker builds its app from a picklable `Source` instead.
+Each worker listens on a socket of its own with ``SO_REUSEPORT``, so the kernel spreads new
+connections over the workers by a hash of their addresses. One socket shared by all (what
+uvicorn's own ``--workers`` does) is accepted by whichever worker wakes first, and asyncio
+accepts up to a hundred connections per wake-up: twenty clients connecting at once landed
+20/0, 18/2 and 19/1 on two workers, which then served nearly everything from one core. The
+calling process binds the port first without listening (it receives nothing), so a port
+another program holds is one error there, and port 0 picks the port all workers share.
+
+Anchors: uvicorn's ``--workers`` (``uvicorn._subprocess``: spawned children that each run
+``Server.run(sockets=...)``); Linux ``socket(7)`` on ``SO_REUSEPORT`` load balancing.
 """
 
 from __future__ import annotations
@@ -18,17 +22,17 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
+from multiprocessing.synchronize import Event
 
-import httpx
 import uvicorn
 
 from jouleledger.deployment import Deployment
 
 log = logging.getLogger(__name__)
-multiprocessing.allow_connection_pickling()  # a listening socket travels to the workers
 SPAWN = multiprocessing.get_context("spawn")  # no fork of a process with threads running
 BACKLOG = 2048  # uvicorn's default
 
@@ -48,9 +52,9 @@ class Source:
     database_url: str
 
 
-def _serve_worker(source: Source, sock: socket.socket) -> None:
-    """A worker process: the dashboard over `source`, accepting on `sock` until SIGTERM or
-    Ctrl-C."""
+def _serve_worker(source: Source, host: str, port: int, ready: Event) -> None:
+    """A worker process: the dashboard over `source` on a socket of its own at `host`:`port`,
+    until SIGTERM or Ctrl-C; sets `ready` once it accepts connections."""
     from jouleledger.transport import connect
 
     from .server import open_dashboard
@@ -60,18 +64,29 @@ def _serve_worker(source: Source, sock: socket.socket) -> None:
         index=False, upgrade=False,
     )  # fmt: skip
     try:
-        config = uvicorn.Config(opened.app, log_level="warning", lifespan="on")
-        uvicorn.Server(config).run(sockets=[sock])
+        sock = bind(host, port, listen=True)
+        server = uvicorn.Server(uvicorn.Config(opened.app, log_level="warning", lifespan="on"))
+        threading.Thread(target=_when_started, args=(server, ready), daemon=True).start()
+        server.run(sockets=[sock])
     finally:
         opened.dispose()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on `host`:`port` (0: a free port).
+def _when_started(server: uvicorn.Server, ready: Event) -> None:
+    while not server.started and not server.should_exit:
+        time.sleep(0.02)
+    if server.started:
+        ready.set()
+
+
+def bind(host: str, port: int, *, listen: bool) -> socket.socket:
+    """A TCP socket on `host`:`port` (0: a free port) that shares the port with the other
+    workers' (``SO_REUSEPORT``).
 
     Args:
         host: the address to listen on.
         port: the port.
+        listen: listen on it (a worker); without, it only holds the port (the parent).
 
     Raises:
         RuntimeError: the address cannot be bound (the port is taken).
@@ -79,6 +94,7 @@ def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -87,8 +103,8 @@ def bind(host: str, port: int) -> socket.socket:
             f"the dashboard cannot listen on {host}:{port} ({exc.strerror}): "
             "is the port taken? pass another with --port"
         ) from None
-    sock.listen(BACKLOG)
-    sock.set_inheritable(True)
+    if listen:
+        sock.listen(BACKLOG)
     return sock
 
 
@@ -135,48 +151,45 @@ class ServerProcesses:
         return bool(self._processes) and all(p.is_alive() for p in self._processes)
 
     def start(self, timeout: float = 60.0) -> str:
-        """Bind the port, start the workers and return the URL once they answer.
+        """Hold the port, start the workers and return the URL once every one accepts.
 
         Args:
-            timeout: seconds to wait for the workers to answer.
+            timeout: seconds to wait for the workers.
 
         Raises:
-            RuntimeError: the port is taken, or a worker stopped or did not answer in time
+            RuntimeError: the port is taken, or a worker stopped or did not start in time
                 (what it printed is on stderr).
         """
-        self._sock = bind(self.host, self.port)
+        self._sock = bind(self.host, self.port, listen=False)
+        port = self._sock.getsockname()[1]
+        ready = []
         for n in range(self.workers):
+            ready.append(SPAWN.Event())
             process = SPAWN.Process(
-                target=_serve_worker, args=(self.source, self._sock),
+                target=_serve_worker, args=(self.source, self.host, port, ready[-1]),
                 name=f"jl-dashboard-{n + 1}", daemon=True,
             )  # fmt: skip
             process.start()
             self._processes.append(process)
         try:
-            self._wait_up(timeout)
+            self._wait_ready(ready, timeout)
         except RuntimeError:
             self.stop()
             raise
         return self.url
 
-    def _wait_up(self, timeout: float) -> None:
+    def _wait_ready(self, ready: list[Event], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        probe = self.url.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]")
-        while True:
+        while not all(r.is_set() for r in ready):
             if not self.alive:
                 raise RuntimeError("a dashboard worker stopped while starting (see above)")
-            try:
-                if httpx.get(probe + "/api/head", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard workers did not answer in {timeout:.0f} s")
-            time.sleep(0.1)
+                raise RuntimeError(f"the dashboard workers did not start in {timeout:.0f} s")
+            time.sleep(0.05)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the workers (SIGTERM: uvicorn finishes the requests in flight) and close
-        the port.
+        """Stop the workers (SIGTERM: uvicorn finishes the requests in flight) and let the
+        port go.
 
         Args:
             timeout: seconds to wait for each worker before killing it.
