@@ -10,8 +10,10 @@ connections over the workers by a hash of their addresses. One socket shared by 
 uvicorn's own ``--workers`` does) is accepted by whichever worker wakes first, and asyncio
 accepts up to a hundred connections per wake-up: twenty clients connecting at once landed
 20/0, 18/2 and 19/1 on two workers, which then served nearly everything from one core. The
-calling process binds the port first without listening (it receives nothing), so a port
-another program holds is one error there, and port 0 picks the port all workers share.
+calling process binds the port first without sharing it, which fails where any socket
+holds the port (another `jl dashboard --workers` included, whose sharing sockets would
+otherwise split the port's visitors with these), then holds it with a sharing socket that
+does not listen (it receives nothing); port 0 picks the port all workers share.
 
 Anchors: uvicorn's ``--workers`` (``uvicorn._subprocess``: spawned children that each run
 ``Server.run(sockets=...)``); Linux ``socket(7)`` on ``SO_REUSEPORT`` load balancing.
@@ -79,14 +81,15 @@ def _when_started(server: uvicorn.Server, ready: Event) -> None:
         ready.set()
 
 
-def bind(host: str, port: int, *, listen: bool) -> socket.socket:
-    """A TCP socket on `host`:`port` (0: a free port) that shares the port with the other
-    workers' (``SO_REUSEPORT``).
+def bind(host: str, port: int, *, listen: bool = False, share: bool = True) -> socket.socket:
+    """A TCP socket on `host`:`port` (0: a free port).
 
     Args:
         host: the address to listen on.
         port: the port.
         listen: listen on it (a worker); without, it only holds the port (the parent).
+        share: share the port with the other workers' sockets (``SO_REUSEPORT``); without,
+            binding fails where any socket holds the port, a sharing one included.
 
     Raises:
         RuntimeError: the address cannot be bound (the port is taken).
@@ -94,7 +97,8 @@ def bind(host: str, port: int, *, listen: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if share:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -160,8 +164,11 @@ class ServerProcesses:
             RuntimeError: the port is taken, or a worker stopped or did not start in time
                 (what it printed is on stderr).
         """
-        self._sock = bind(self.host, self.port, listen=False)
-        port = self._sock.getsockname()[1]
+        # First without sharing: another program's sharing socket (a second `jl dashboard
+        # --workers` on this port) would otherwise let both serve the port, unnoticed.
+        with bind(self.host, self.port, share=False) as probe:
+            port = probe.getsockname()[1]
+        self._sock = bind(self.host, port)
         ready = []
         for n in range(self.workers):
             ready.append(SPAWN.Event())

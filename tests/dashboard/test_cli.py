@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from jouleledger import Devnet
 from jouleledger.deployment import save_deployment
@@ -111,11 +112,15 @@ def test_jl_dashboard_workers_serve_what_this_process_indexes_and_stop_with_it(
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["plain", "shared-like-workers"])
 def test_jl_dashboard_workers_say_when_the_port_is_taken(
-    net: Devnet, world: Scenario, tmp_path: Path
+    net: Devnet, world: Scenario, tmp_path: Path, shared: bool
 ) -> None:
+    """Also when the holder shares its port (SO_REUSEPORT, as another `jl dashboard
+    --workers` does): the two would otherwise split the port's visitors unnoticed."""
     save_deployment(tmp_path / "deployments.json", world.admin.deployment)
     with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(shared))
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
