@@ -125,7 +125,9 @@ def wait_ready(server: subprocess.Popen[str], timeout: float = 120.0) -> None:
     reader.start()
     reader.join(timeout)
     if not said or said[0].strip() != "ready":
-        raise TimeoutError(f"the dashboard did not start in {timeout:.0f} s: {said}")
+        stopped = server.poll()
+        why = f"it exited with {stopped}" if stopped is not None else f"{timeout:.0f} s passed"
+        raise TimeoutError(f"the dashboard did not start ({why}; its output is above)")
 
 
 def load(url: str, paths: list[str]) -> list[float]:

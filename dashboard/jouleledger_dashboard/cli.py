@@ -7,8 +7,10 @@ running devnet, ``$JL_HOME``) and the command's options, read at this edge.
 
 from __future__ import annotations
 
+import signal
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from jouleledger.cli.errors import CliError, ExitCode
 from jouleledger.cli.session import Session
@@ -16,7 +18,7 @@ from jouleledger_indexer import default_database_url
 
 from .errors import AssetsMissing
 from .server import ServerThread, indexing, open_dashboard
-from .workers import ServerProcesses, Source
+from .workers import BALANCED, ServerProcesses, Source, pool_size
 
 DEFAULT_PORT = 8800  # the oracle node takes 8600
 
@@ -48,6 +50,12 @@ def serve(
     """
     deployment = session.deployment  # checks the node answers and the contracts exist
     url = database or default_database_url(session.paths.home, deployment)
+    if workers > 1 and not BALANCED:
+        raise CliError(
+            "--workers needs Linux, whose SO_REUSEPORT spreads visitors over the workers: "
+            "leave it out to serve from one process",
+            ExitCode.USAGE,
+        )
     try:  # in this process either way: a missing script or a bad URL is one error, here
         opened = open_dashboard(session.w3, deployment, url, index=workers == 1)
     except AssetsMissing as exc:
@@ -57,16 +65,17 @@ def serve(
     if workers == 1:  # the app indexes in a thread of its own
         server, background = ServerThread(opened.app, host=host, port=port), nullcontext()
     else:  # the workers serve; this process indexes, the index's one writer
-        source = Source(rpc_url=session.rpc_url, deployment=deployment, database_url=url)
+        source = Source(session.rpc_url, deployment, url, pool_size=pool_size(workers))
         server = ServerProcesses(source, workers, host=host, port=port)
         background = indexing(opened.indexer)
-    try:
-        with background:
+    stop = until or threading.Event()
+    try:  # SIGTERM is taken before the URL is printed: whoever read it may stop us at once
+        with background, _stopped_by_sigterm(stop):
             try:
                 address = server.start()
             except RuntimeError as exc:
                 raise CliError(str(exc)) from None
-            _serve_until(session, server, address, url, workers, until)
+            _serve_until(session, server, address, url, workers, stop)
     finally:
         opened.dispose()
 
@@ -77,9 +86,9 @@ def _serve_until(
     address: str,
     url: str,
     workers: int,
-    until: threading.Event | None,
+    stop: threading.Event,
 ) -> None:
-    """Say where the dashboard is, then serve until Ctrl-C or `until`, and stop it."""
+    """Say where the dashboard is, then serve until Ctrl-C or `stop`, and stop it."""
     deployment = session.deployment
     out = session.out
     out.result(
@@ -92,11 +101,28 @@ def _serve_until(
             "Ctrl-C stops it.",
         ],
     )
-    stop = until or threading.Event()
+    interrupted = False
     try:
         while not stop.wait(0.5) and server.alive:
             pass
     except KeyboardInterrupt:
-        pass
+        interrupted = True
     finally:
+        failure = None if stop.is_set() or interrupted else server.failure
         server.stop()
+    if failure:
+        raise CliError(f"{failure}; the dashboard stopped", ExitCode.FAILURE)
+
+
+@contextmanager
+def _stopped_by_sigterm(stop: threading.Event) -> Iterator[None]:
+    """While in the block, SIGTERM (``kill PID``, a supervisor) sets `stop`, so the server
+    and its workers are stopped as on Ctrl-C instead of this process dying under them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (tests serve from others)
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -34,12 +34,13 @@ class ReadDatabase:
 
     Args:
         db: the indexer's database (its URL is reused; its engine is not).
+        pool_size: connections kept open (a third as many more opened when all are busy).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, pool_size: int = POOL_SIZE) -> None:
         self.url = db.url
         self.dialect = db.dialect
-        kwargs: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 8}
+        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size // 3}
         if db.dialect == "sqlite":
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             pragma = "PRAGMA query_only = ON"

@@ -24,7 +24,7 @@ from jouleledger_indexer import Database, Indexer, IndexerConfig
 
 from .app import create_app
 from .chain import LiveChain
-from .readdb import ReadDatabase
+from .readdb import POOL_SIZE, ReadDatabase
 from .service import Dashboard
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def open_dashboard(
     *,
     index: bool = True,
     upgrade: bool = True,
+    pool_size: int = POOL_SIZE,
 ) -> Opened:
     """The app for `deployment`, reading the index at `database_url` (created and upgraded
     as needed) and, with `index`, indexing in the background while it serves.
@@ -110,6 +111,7 @@ def open_dashboard(
         index: run the indexer alongside the server.
         upgrade: create or upgrade the index's schema first (off in a worker process: the
             process that indexes did it).
+        pool_size: read connections to keep to the index (fewer per worker process).
 
     Raises:
         DatabaseUrlError: a URL the indexer cannot use.
@@ -119,7 +121,9 @@ def open_dashboard(
     if upgrade:
         db.upgrade()
     indexer = Indexer(w3, deployment, db, IndexerConfig())
-    dashboard = Dashboard(db=ReadDatabase(db), chain=LiveChain(JouleLedger(w3, deployment)))
+    dashboard = Dashboard(
+        db=ReadDatabase(db, pool_size), chain=LiveChain(JouleLedger(w3, deployment))
+    )
     app = create_app(dashboard, (lambda: indexing(indexer)) if index else None)
     return Opened(app=app, db=db, indexer=indexer, reads=dashboard.db)
 
@@ -150,6 +154,13 @@ class ServerThread:
     def alive(self) -> bool:
         """Whether the server thread still runs."""
         return self._thread.is_alive()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the server stopped by itself (None: it runs)."""
+        if self._thread.is_alive():
+            return None
+        return "the dashboard's server stopped (see the messages above)"
 
     def start(self, timeout: float = 30.0) -> str:
         """Start serving; returns the URL once the server accepts connections.

@@ -245,7 +245,7 @@ def dashboard(
         typer.Option(
             "--workers",
             min=1,
-            max=64,
+            max=16,
             help="Server processes; one per core serves more visitors at once.",
         ),
     ] = 1,
