@@ -200,11 +200,6 @@ class ServerProcesses:
         return f"http://{host}:{port}"
 
     @property
-    def pids(self) -> list[int]:
-        """The workers' process ids."""
-        return [p.pid for p in self._processes if p.pid is not None]
-
-    @property
     def alive(self) -> bool:
         """Whether every worker still runs."""
         return bool(self._processes) and all(p.is_alive() for p in self._processes)
